@@ -1,0 +1,1 @@
+"""The demo app: notes in PostgreSQL, jobs through Redis."""

@@ -1,0 +1,41 @@
+"""stacktasks: the everyday operations of a Docker Compose dev stack as Invoke tasks.
+
+In a project's tasks.py::
+
+    from stacktasks import collection
+    ns = collection()
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__version__ = "0.1.0"
+
+__all__ = ["collection", "__version__"]
+
+
+def collection(**overrides: Any) -> Any:
+    """The Invoke collection of every stacktasks task.
+
+    ``overrides`` are settings as in ``[tool.stacktasks]`` (nested dicts for tables, e.g.
+    ``app={"service": "api", "prefix": "uv run"}``); they rank above pyproject.toml and below
+    invoke.yaml and ``INVOKE_STACKTASKS_*``. An unknown key or a wrong type fails here, at import.
+    """
+    from invoke import Collection
+
+    from .project import COLLECTION_KEY, apply_collection_overrides
+    from .settings import placeholder_tree
+    from .tasks import stack
+
+    ns = Collection()
+    for name in ("up", "down", "ps", "logs", "restart", "exec_", "shell", "rebuild", "reset", "test", "doctor"):
+        ns.add_task(getattr(stack, name))
+    ns.configure(
+        {
+            # Every key present (as None) so that INVOKE_STACKTASKS_* can reach it.
+            "stacktasks": placeholder_tree(),
+            COLLECTION_KEY: apply_collection_overrides(overrides),
+        }
+    )
+    return ns

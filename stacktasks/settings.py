@@ -1,0 +1,300 @@
+"""Typed settings and where each value came from.
+
+The schema is the dataclasses below: a key is a field, a table is a nested dataclass, and the
+type hint is the type a source must give. Sources, lowest to highest:
+
+1. built-in defaults (the field defaults);
+2. the compose model (roles detected from images, the project name), filling only what no
+   higher source set;
+3. ``[tool.stacktasks]`` in the project's pyproject.toml;
+4. ``collection(**overrides)`` in the project's tasks.py;
+5. Invoke's config: ``stacktasks:`` in invoke.yaml (system, user, project, runtime) and
+   ``INVOKE_STACKTASKS_*`` environment variables;
+6. task flags.
+
+Every resolved value is recorded in ``Settings.sources`` under its dotted key, so that
+``inv doctor`` can say where it came from.
+"""
+
+from __future__ import annotations
+
+import difflib
+import shlex
+import types
+import typing
+from dataclasses import dataclass, field, fields, is_dataclass
+from pathlib import Path
+from typing import Any, Iterator, Mapping
+
+from .errors import StackError
+
+#: Field metadata for argv-like keys: a string is accepted and split like a shell would.
+ARGV = {"argv": True}
+
+DEFAULT_SOURCE = "default"
+
+
+@dataclass
+class AppSettings:
+    service: str | None = None
+    prefix: list[str] = field(default_factory=list, metadata=ARGV)
+    migrate: str | None = None
+    test: list[str] = field(default_factory=lambda: ["pytest"], metadata=ARGV)
+    test_service: str | None = None
+    test_compose_files: list[str] = field(default_factory=list)
+
+
+@dataclass
+class DbSettings:
+    service: str | None = None
+    url_env: str = "DATABASE_URL"
+
+
+@dataclass
+class RedisSettings:
+    service: str | None = None
+    url_env: str = "REDIS_URL"
+    ratelimit_patterns: list[str] = field(default_factory=lambda: ["ratelimit:*"])
+
+
+@dataclass
+class FrontSettings:
+    service: str | None = None
+    build: list[str] = field(default_factory=list, metadata=ARGV)
+    dist: str | None = None
+
+
+@dataclass
+class Settings:
+    compose_command: list[str] = field(default_factory=list, metadata=ARGV)
+    compose_files: list[str] = field(default_factory=list)
+    project_name: str | None = None
+    project_directory: str = "."
+    profiles: list[str] = field(default_factory=list)
+    env_files: list[str] = field(default_factory=lambda: [".env"])
+    required_env_files: list[str] = field(default_factory=list)
+    stage: str = "dev"
+    protected_stages: list[str] = field(default_factory=lambda: ["prod", "production", "staging"])
+    echo: bool = True
+    app: AppSettings = field(default_factory=AppSettings)
+    db: DbSettings = field(default_factory=DbSettings)
+    redis: RedisSettings = field(default_factory=RedisSettings)
+    front: FrontSettings = field(default_factory=FrontSettings)
+    # Not settable: where the project lives and where each value came from.
+    root: Path = field(default_factory=Path.cwd, metadata={"internal": True})
+    sources: dict[str, str] = field(default_factory=dict, metadata={"internal": True})
+
+    @property
+    def directory(self) -> Path:
+        """The compose project directory, absolute."""
+        return (self.root / self.project_directory).resolve()
+
+    @property
+    def is_protected(self) -> bool:
+        return self.stage in self.protected_stages
+
+    def get(self, key: str) -> Any:
+        target: Any = self
+        for part in key.split("."):
+            target = getattr(target, part)
+        return target
+
+    def set(self, key: str, value: Any, source: str) -> None:
+        *tables, leaf = key.split(".")
+        target: Any = self
+        for part in tables:
+            target = getattr(target, part)
+        setattr(target, leaf, value)
+        self.sources[key] = source
+
+    def env_file_paths(self) -> list[tuple[Path, bool]]:
+        """Env files in load order, ``{stage}`` filled in, each with whether it is required."""
+        paths = [(name, False) for name in self.env_files]
+        paths += [(name, True) for name in self.required_env_files]
+        return [(self.root / name.format(stage=self.stage), required) for name, required in paths]
+
+
+@dataclass(frozen=True)
+class KeySpec:
+    key: str
+    type: Any
+    argv: bool
+
+
+def _leaf_specs(cls: type, prefix: str = "") -> Iterator[KeySpec]:
+    hints = typing.get_type_hints(cls)
+    for f in fields(cls):
+        if f.metadata.get("internal"):
+            continue
+        hint = hints[f.name]
+        if isinstance(hint, type) and is_dataclass(hint):
+            yield from _leaf_specs(hint, f"{prefix}{f.name}.")
+        else:
+            yield KeySpec(f"{prefix}{f.name}", hint, bool(f.metadata.get("argv")))
+
+
+SCHEMA: dict[str, KeySpec] = {spec.key: spec for spec in _leaf_specs(Settings)}
+TABLES: frozenset[str] = frozenset(k.split(".")[0] for k in SCHEMA if "." in k)
+
+
+def placeholder_tree() -> dict[str, Any]:
+    """Every key with the value None: Invoke only maps INVOKE_* variables onto keys it knows."""
+    tree: dict[str, Any] = {}
+    for key in SCHEMA:
+        *tables, leaf = key.split(".")
+        node = tree
+        for table in tables:
+            node = node.setdefault(table, {})
+        node[leaf] = None
+    return tree
+
+
+def flatten(data: Mapping[str, Any], origin: str, prefix: str = "") -> dict[str, Any]:
+    """Dotted keys of a nested source, unknown keys refused with a suggestion."""
+    flat: dict[str, Any] = {}
+    for name, value in data.items():
+        key = f"{prefix}{name}"
+        if key in TABLES:
+            if not isinstance(value, Mapping):
+                raise StackError(f"{origin}: '{key}' must be a table of settings, got {value!r}")
+            flat.update(flatten(value, origin, f"{key}."))
+        elif key in SCHEMA:
+            flat[key] = value
+        else:
+            close = difflib.get_close_matches(key, [*SCHEMA, *TABLES], n=1)
+            hint = f"did you mean '{close[0]}'?" if close else "see the configuration reference"
+            raise StackError(f"{origin}: unknown setting '{key}'", hint=hint)
+    return flat
+
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def _describe(hint: Any) -> str:
+    if hint is bool:
+        return "true or false"
+    if hint is int:
+        return "a whole number"
+    if hint is str:
+        return "a string"
+    if typing.get_origin(hint) is list:
+        return "a list of strings"
+    if _is_optional(hint):
+        return f"{_describe(_non_none(hint))} or nothing"
+    return str(hint)
+
+
+def _is_optional(hint: Any) -> bool:
+    return isinstance(hint, types.UnionType) and type(None) in typing.get_args(hint)
+
+
+def _non_none(hint: Any) -> Any:
+    return next(arg for arg in typing.get_args(hint) if arg is not type(None))
+
+
+def coerce(spec: KeySpec, raw: Any, origin: str, from_text: bool = False) -> Any:
+    """The value of ``raw`` as the key's type, or a StackError naming the key and the origin.
+
+    ``from_text`` marks sources that only hold strings (environment variables): there a list is
+    comma-separated and a boolean is spelled 1/0, true/false, yes/no or on/off.
+    """
+    hint = spec.type
+    if _is_optional(hint):
+        if raw is None:
+            return None
+        hint = _non_none(hint)
+    wrong = StackError(
+        f"{origin}: setting '{spec.key}' must be {_describe(spec.type)}, got {raw!r}",
+    )
+    if hint is bool:
+        if isinstance(raw, bool):
+            return raw
+        if from_text and isinstance(raw, str) and raw.strip().lower() in _TRUE | _FALSE:
+            return raw.strip().lower() in _TRUE
+        raise wrong
+    if hint is int:
+        if isinstance(raw, int) and not isinstance(raw, bool):
+            return raw
+        if from_text and isinstance(raw, str) and raw.strip().lstrip("-").isdigit():
+            return int(raw)
+        raise wrong
+    if hint is str:
+        if isinstance(raw, str):
+            return raw
+        raise wrong
+    if typing.get_origin(hint) is list:
+        if isinstance(raw, str):
+            if spec.argv:
+                return shlex.split(raw)
+            if from_text:
+                return [part.strip() for part in raw.split(",") if part.strip()]
+            raise wrong
+        if isinstance(raw, (list, tuple)) and all(isinstance(item, str) for item in raw):
+            return list(raw)
+        raise wrong
+    raise wrong  # pragma: no cover - a schema type this function does not know
+
+
+def apply_source(
+    settings: Settings, data: Mapping[str, Any], origin: str, from_text: bool = False
+) -> None:
+    """Lay one source over the settings; None leaves a key to the sources below it."""
+    for key, raw in flatten(data, origin).items():
+        if raw is None:
+            continue
+        settings.set(key, coerce(SCHEMA[key], raw, origin, from_text), origin)
+
+
+def read_pyproject(root: Path) -> tuple[dict[str, Any], str] | None:
+    """``[tool.stacktasks]`` of the project's pyproject.toml, with its origin label."""
+    path = root / "pyproject.toml"
+    if not path.is_file():
+        return None
+    import tomllib
+
+    try:
+        with path.open("rb") as handle:
+            document = tomllib.load(handle)
+    except tomllib.TOMLDecodeError as error:
+        raise StackError(f"{path}: not valid TOML ({error})") from None
+    table = document.get("tool", {}).get("stacktasks")
+    if table is None:
+        return None
+    return table, f"{path} [tool.stacktasks]"
+
+
+def default_settings(root: Path) -> Settings:
+    settings = Settings(root=root)
+    for key in SCHEMA:
+        settings.sources[key] = DEFAULT_SOURCE
+    return settings
+
+
+def resolve(
+    root: Path,
+    collection_overrides: Mapping[str, Any] | None = None,
+    invoke_layers: list[tuple[Mapping[str, Any], str, bool]] | None = None,
+    flags: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Settings from every source but the compose model (see ``apply_compose_model``).
+
+    ``invoke_layers`` are (data, origin, from_text) triples from Invoke's config levels, lowest
+    first; ``flags`` are dotted keys given on a task's command line.
+    """
+    settings = default_settings(root)
+    pyproject = read_pyproject(root)
+    if pyproject is not None:
+        apply_source(settings, *pyproject)
+    if collection_overrides:
+        apply_source(settings, collection_overrides, "tasks.py collection()")
+    for data, origin, from_text in invoke_layers or []:
+        apply_source(settings, data, origin, from_text)
+    for key, value in (flags or {}).items():
+        if value is not None:
+            settings.set(key, coerce(SCHEMA[key], value, f"flag --{key}"), "task flag")
+    return settings
+
+
+def is_default(settings: Settings, key: str) -> bool:
+    return settings.sources.get(key) == DEFAULT_SOURCE

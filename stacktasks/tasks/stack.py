@@ -1,0 +1,232 @@
+"""Lifecycle tasks at the root of the collection: up, down, ps, logs, restart, exec, shell,
+rebuild, reset, test, doctor."""
+
+from __future__ import annotations
+
+import sys
+
+from invoke import Context
+
+from ..errors import StackError
+from ..project import Project, interactive_terminal
+from ..safety import confirm
+from . import remainder_argv, split_names, stack_task
+
+SERVICES_HELP = "services, comma- or space-separated (or give them after --)"
+
+
+def _wait_wanted(project: Project, services: list[str]) -> bool:
+    model = project.model()
+    targets = services or model.default_services(project.settings.profiles)
+    return any(model.has_healthcheck(service) for service in targets)
+
+
+def bring_up(project: Project, services: list[str], *, build: bool, wait: bool, timeout: int) -> None:
+    compose = project.compose()
+    wait = wait and _wait_wanted(project, services)
+    compose.run(*compose.up_args(services, build=build, wait=wait, timeout=timeout or None))
+    if wait and not compose.version.supports_wait:
+        compose.wait_healthy(services, timeout or 120)
+
+
+@stack_task(
+    help={
+        "services": SERVICES_HELP + "; default: the whole stack",
+        "build": "build images before starting",
+        "wait": "wait for healthchecks to pass (default on when the stack has any)",
+        "timeout": "seconds to wait for health before failing (default: compose's)",
+    }
+)
+def up(c: Context, services: str = "", build: bool = False, wait: bool = True, timeout: int = 0) -> None:
+    """Start the stack in the background and wait until it is healthy."""
+    project = Project.from_context(c)
+    bring_up(project, split_names(services, remainder_argv(c)), build=build, wait=wait, timeout=timeout)
+
+
+@stack_task(
+    help={
+        "volumes": "also remove the project's volumes (asks first: their data is lost)",
+        "yes": "confirm without asking (for scripts)",
+    }
+)
+def down(c: Context, volumes: bool = False, yes: bool = False) -> None:
+    """Stop and remove the stack's containers and networks (volumes kept unless --volumes)."""
+    project = Project.from_context(c)
+    compose = project.compose()
+    if volumes:
+        confirm(
+            f"remove the volumes of project {compose.project_name or project.settings.directory.name}",
+            yes=yes, protected=project.settings.is_protected,
+            expected=_project_label(project), dry=project.runner.dry,
+        )
+    compose.run(*compose.down_args(volumes=volumes))
+
+
+@stack_task(help={"all": "include stopped containers"})
+def ps(c: Context, all: bool = False) -> None:  # noqa: A002 - the flag is --all, as in compose
+    """List the stack's containers with their state and health."""
+    project = Project.from_context(c)
+    compose = project.compose()
+    compose.run("ps", *(["--all"] if all else []))
+
+
+@stack_task(
+    help={
+        "services": SERVICES_HELP + "; default: all",
+        "follow": "keep streaming new lines (Ctrl-C stops)",
+        "tail": "show only the last N lines of each service",
+        "since": "show lines since a time (2026-01-31T10:00:00) or a duration (10m)",
+        "timestamps": "prefix each line with its timestamp",
+    }
+)
+def logs(
+    c: Context, services: str = "", follow: bool = False, timestamps: bool = False,
+    tail: str | None = None, since: str | None = None,
+) -> None:
+    """Show the services' logs, streamed as they come."""
+    project = Project.from_context(c)
+    compose = project.compose()
+    names = split_names(services, remainder_argv(c))
+    args = compose.logs_args(names, follow=follow, tail=tail, since=since, timestamps=timestamps)
+    compose.run(*args)
+
+
+@stack_task(help={"services": SERVICES_HELP + "; default: all"})
+def restart(c: Context, services: str = "") -> None:
+    """Restart the services' containers (no rebuild, no new config)."""
+    project = Project.from_context(c)
+    project.compose().run("restart", *split_names(services, remainder_argv(c)))
+
+
+@stack_task(
+    name="exec",
+    help={
+        "service": "the service to run in",
+        "cmd": "the command as one string (or give it after --)",
+    },
+)
+def exec_(c: Context, service: str, cmd: str = "") -> None:
+    """Run a command in a running service: inv exec api -- python manage.py check."""
+    import shlex
+
+    command = shlex.split(cmd) + remainder_argv(c)
+    if not command:
+        raise StackError("no command given", hint=f"inv exec {service} -- COMMAND [ARGS...]", code=2)
+    project = Project.from_context(c)
+    compose = project.compose()
+    interactive = interactive_terminal()
+    code = compose.run(*compose.exec_args(service, command, interactive=interactive), check=False)
+    if code:
+        raise StackError(f"command in {service} exited with {code}", code=code)
+
+
+@stack_task(help={"service": "the service to open a shell in (default: the app service)"})
+def shell(c: Context, service: str = "") -> None:
+    """Open an interactive shell in a service: bash where it has one, else sh."""
+    project = Project.from_context(c)
+    compose = project.compose()
+    target = project.service("app", service or None)
+    # One exec: the choice of shell is made inside the container, where bash may be missing.
+    pick_shell = ["sh", "-c", 'if command -v bash >/dev/null 2>&1; then exec bash; else exec sh; fi']
+    compose.run(*compose.exec_args(target, pick_shell, interactive=interactive_terminal()), check=False)
+
+
+@stack_task(
+    help={
+        "services": SERVICES_HELP + "; default: every service with a build",
+        "pull": "also pull newer base images",
+        "wait": "wait for healthchecks after starting again",
+    }
+)
+def rebuild(c: Context, services: str = "", pull: bool = False, wait: bool = True) -> None:
+    """Rebuild images from scratch (build --no-cache), then start the services again."""
+    project = Project.from_context(c)
+    compose = project.compose()
+    names = split_names(services, remainder_argv(c))
+    compose.run("build", "--no-cache", *(["--pull"] if pull else []), *names)
+    bring_up(project, names, build=False, wait=wait, timeout=0)
+
+
+@stack_task(
+    help={
+        "yes": "confirm without asking (for scripts)",
+        "rmi": "also remove the images built for this project (--rmi local)",
+    }
+)
+def reset(c: Context, yes: bool = False, rmi: bool = False) -> None:
+    """Destroy the stack: containers, networks and volumes (their data). Asks first."""
+    project = Project.from_context(c)
+    compose = project.compose()
+    confirm(
+        f"destroy project {_project_label(project)}: containers, networks and volumes"
+        + (" and its built images" if rmi else ""),
+        yes=yes, protected=project.settings.is_protected, expected=_project_label(project),
+        dry=project.runner.dry,
+    )
+    compose.run(*compose.down_args(volumes=True, rmi="local" if rmi else None))
+
+
+@stack_task(
+    help={
+        "args": "arguments for the test runner as one string (or give them after --)",
+        "service": "run the tests in this service instead of the app service",
+    }
+)
+def test(c: Context, args: str = "", service: str = "") -> None:
+    """Run the test suite inside the app container: inv test -- -k users -x."""
+    import shlex
+
+    project = Project.from_context(c)
+    settings = project.settings
+    extra = shlex.split(args) + remainder_argv(c)
+    command = [*settings.app.prefix, *settings.app.test, *extra]
+    # Colours survive `exec -T` when we are on a terminal ourselves.
+    colour = {"PY_COLORS": "1", "FORCE_COLOR": "1"} if sys.stdout.isatty() else {}
+    if settings.app.test_compose_files:
+        compose = project.test_compose()
+        target = service or settings.app.test_service or project.service("app")
+        try:
+            code = compose.run(*compose.run_args(target, command, env=colour), check=False)
+        finally:
+            compose.run(*compose.down_args(volumes=True), check=False)
+    else:
+        compose = project.compose()
+        target = service or settings.app.test_service or project.service("app")
+        if project.runner.dry or target in compose.running_services():
+            argv = compose.exec_args(target, command, env=colour)
+        else:
+            project.runner.note(f"{target} is not running: using a one-off container")
+            argv = compose.run_args(target, command, env=colour)
+        code = compose.run(*argv, check=False)
+    if code:
+        raise StackError(f"tests failed (exit {code})", code=code)
+
+
+@stack_task(help={"settings": "also list every setting with where it came from"})
+def doctor(c: Context, settings: bool = True) -> None:
+    """Check tools, engine, compose files, env files and roles; show every setting's origin."""
+    from ..doctor import run_checks, settings_table
+
+    project = Project.from_context(c)
+    checks = run_checks(project)
+    width = max(len(check.name) for check in checks)
+    for check in checks:
+        mark = "ok  " if check.ok else "FAIL"
+        print(f"{mark} {check.name:<{width}}  {check.detail}")
+        if check.hint and not check.ok:
+            print(f"     {'':<{width}}  hint: {check.hint}")
+    if settings:
+        rows = settings_table(project)
+        key_width = max(len(key) for key, _, _ in rows)
+        value_width = min(40, max(len(value) for _, value, _ in rows))
+        print("\nsettings:")
+        for key, value, source in rows:
+            print(f"  {key:<{key_width}}  {value:<{value_width}}  {source}")
+    failed = [check.name for check in checks if not check.ok]
+    if failed:
+        raise StackError(f"doctor found problems: {', '.join(failed)}")
+
+
+def _project_label(project: Project) -> str:
+    compose = project.compose()
+    return compose.project_name or project.model().name or project.settings.directory.name
