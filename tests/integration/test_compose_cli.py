@@ -1,0 +1,160 @@
+"""Tasks against the real compose CLI (`docker compose config` and --dry need no engine)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import compose_cli_missing, require, run_inv, write_project
+
+SEED_001 = """
+services:
+  backend:
+    build: ./backend
+    ports: ["8000:8000"]
+  frontend:
+    build: ./frontend
+    profiles: ["build"]
+  worker:
+    build: ./backend
+    command: uv run taskiq worker app.tasks:broker
+  db:
+    image: postgres:18-alpine
+    environment:
+      POSTGRES_PASSWORD: ${DB_PASSWORD}
+    healthcheck:
+      test: ["CMD-SHELL", "pg_isready -U shootout -d shootout"]
+  redis:
+    image: redis:8.4.0-alpine
+"""
+
+NO_HEALTHCHECKS = """
+services:
+  api:
+    image: ${API_IMAGE:-python:3.12-slim}
+"""
+
+
+@pytest.fixture(autouse=True)
+def _compose_cli() -> None:
+    require(compose_cli_missing())
+
+
+@pytest.fixture
+def seed_001(tmp_path: Path) -> Path:
+    project = write_project(tmp_path / "shootout", SEED_001)
+    for folder in ("backend", "frontend"):
+        (project / folder).mkdir()
+    (project / ".env").write_text("DB_PASSWORD=correct-horse-battery\n")
+    return project
+
+
+def test_doctor_names_each_detected_role_and_why(seed_001: Path) -> None:
+    result = run_inv(seed_001, "doctor")
+    assert "app role       backend  (compose model: service name)" in result.stdout
+    assert 'db role        db  (compose model: image "postgres:18-alpine")' in result.stdout
+    assert "front role     frontend  (compose model: service name)" in result.stdout
+
+
+def test_up_waits_for_health_when_the_stack_has_healthchecks(seed_001: Path) -> None:
+    result = run_inv(seed_001, "--dry", "up")
+    assert result.returncode == 0, result.stderr
+    assert "[dry-run] docker compose up -d --wait\n" in result.stdout
+
+
+def test_up_does_not_wait_when_nothing_has_a_healthcheck(tmp_path: Path) -> None:
+    project = write_project(tmp_path, NO_HEALTHCHECKS)
+    result = run_inv(project, "--dry", "up")
+    assert "[dry-run] docker compose up -d\n" in result.stdout
+
+
+def test_services_after_double_dash_reach_compose(seed_001: Path) -> None:
+    result = run_inv(seed_001, "--dry", "logs", "-f", "--", "backend", "worker")
+    assert "[dry-run] docker compose logs -f backend worker" in result.stdout
+
+
+def test_env_file_values_reach_compose_interpolation(tmp_path: Path) -> None:
+    project = write_project(tmp_path, NO_HEALTHCHECKS)
+    (project / ".env.local").write_text("API_IMAGE=registry.example/api:42\n")
+    (project / "pyproject.toml").write_text('[tool.stacktasks]\nenv_files = [".env.local"]\n')
+    (project / "tasks.py").write_text(
+        "from stacktasks import collection\nns = collection()\n"
+        "from invoke import task\n"
+        "@task\ndef image(c):\n"
+        "    from stacktasks.project import Project\n"
+        "    print(Project.from_context(c).model().image('api'))\n"
+        "ns.add_task(image)\n"
+    )
+    result = run_inv(project, "image")
+    assert result.stdout.strip() == "registry.example/api:42", result.stderr
+
+
+def test_secrets_are_masked_in_the_printed_command(seed_001: Path) -> None:
+    result = run_inv(seed_001, "--dry", "exec", "db", "--", "psql", "postgresql://app:hunter22@db/x")
+    assert "postgresql://app:***@db/x" in result.stdout
+    assert "hunter22" not in result.stdout + result.stderr
+
+
+def test_reset_without_terminal_or_yes_is_refused_with_exit_3(seed_001: Path) -> None:
+    result = run_inv(seed_001, "reset")
+    assert result.returncode == 3
+    assert "pass --yes" in result.stderr
+    assert "down" not in result.stdout
+
+
+def test_dry_reset_prints_the_whole_plan(seed_001: Path) -> None:
+    result = run_inv(seed_001, "--dry", "reset", "--rmi")
+    assert result.returncode == 0, result.stderr
+    assert "[dry-run] would ask: destroy project shootout" in result.stdout
+    assert "[dry-run] docker compose down --remove-orphans -v --rmi local" in result.stdout
+
+
+def test_overlays_and_project_name_from_configuration(tmp_path: Path) -> None:
+    project = write_project(tmp_path, "", pyproject=(
+        '[tool.stacktasks]\ncompose_files = ["docker-compose.yml", "docker-compose.prod.yml"]\n'
+        'project_name = "procgenie"\n'
+    ))
+    (project / "compose.yaml").unlink()
+    (project / "docker-compose.yml").write_text("services:\n  api:\n    image: node:20-alpine\n")
+    (project / "docker-compose.prod.yml").write_text("services:\n  api:\n    restart: always\n")
+    result = run_inv(project, "--dry", "restart", "-s", "api")
+    assert ("[dry-run] docker compose -f docker-compose.yml -f docker-compose.prod.yml -p procgenie "
+            "restart api") in result.stdout
+
+
+def test_test_compose_file_runs_a_separate_stack_and_removes_it(tmp_path: Path) -> None:
+    project = write_project(tmp_path / "site", NO_HEALTHCHECKS, pyproject=(
+        '[tool.stacktasks.app]\ntest = "python manage.py test"\n'
+        'test_compose_files = ["docker-compose.test.yml"]\nservice = "web"\n'
+    ))
+    (project / "docker-compose.test.yml").write_text("services:\n  web:\n    image: python:3.13-slim\n")
+    result = run_inv(project, "--dry", "test", "--", "blog")
+    assert result.returncode == 0, result.stderr
+    lines = [line for line in result.stdout.splitlines() if line.startswith("[dry-run] docker")]
+    assert lines == [
+        "[dry-run] docker compose -f docker-compose.test.yml -p site-test run --rm -T web "
+        "python manage.py test blog",
+        "[dry-run] docker compose -f docker-compose.test.yml -p site-test down --remove-orphans -v",
+    ]
+
+
+def test_an_invalid_compose_file_fails_with_compose_reason(tmp_path: Path) -> None:
+    project = write_project(tmp_path, "services:\n  api:\n    image: [not, a, string]\n")
+    result = run_inv(project, "up")
+    assert result.returncode != 0
+    assert result.stderr.startswith("stacktasks: `docker compose --profile '*' config --format json` exited")
+
+
+def test_unknown_setting_in_pyproject_fails_naming_it(tmp_path: Path) -> None:
+    project = write_project(tmp_path, NO_HEALTHCHECKS, pyproject='[tool.stacktasks]\nprofile = ["x"]\n')
+    result = run_inv(project, "ps")
+    assert result.returncode == 1
+    assert "unknown setting 'profile'" in result.stderr
+    assert "did you mean 'profiles'?" in result.stderr
+
+
+def test_exec_without_a_command_explains_the_form(seed_001: Path) -> None:
+    result = run_inv(seed_001, "exec", "backend")
+    assert result.returncode == 2
+    assert "hint: inv exec backend -- COMMAND" in result.stderr

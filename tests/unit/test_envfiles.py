@@ -1,0 +1,79 @@
+"""Env files: layering, the process environment winning, errors, and masking."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from stacktasks.envfiles import Masker, load_env_files
+from stacktasks.errors import StackError
+
+
+def test_a_later_file_overrides_an_earlier_one(tmp_path: Path) -> None:
+    (tmp_path / "a.env").write_text("A=1\nB=from-a\n")
+    (tmp_path / "b.env").write_text("B=from-b\n")
+    env = load_env_files([(tmp_path / "a.env", False), (tmp_path / "b.env", False)], process_env={})
+    assert env.values == {"A": "1", "B": "from-b"}
+    assert env.sources["B"] == str(tmp_path / "b.env")
+
+
+def test_the_process_environment_wins_over_files(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("STAGE_NAME=file\n")
+    env = load_env_files([(tmp_path / ".env", False)], process_env={"STAGE_NAME": "shell"})
+    assert env.values["STAGE_NAME"] == "shell"
+    assert env.sources["STAGE_NAME"] == "process environment"
+
+
+def test_file_values_reach_the_child_environment_without_overriding_it(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("ONLY_IN_FILE=x\nPATH=/nowhere\n")
+    env = load_env_files([(tmp_path / ".env", False)], process_env={"PATH": "/usr/bin"})
+    child = env.child_environment({"PATH": "/usr/bin"})
+    assert child == {"PATH": "/usr/bin", "ONLY_IN_FILE": "x"}
+
+
+def test_a_missing_optional_file_is_fine_and_recorded(tmp_path: Path) -> None:
+    env = load_env_files([(tmp_path / "absent.env", False)], process_env={})
+    assert env.values == {}
+    assert [f.found for f in env.files] == [False]
+
+
+def test_a_missing_required_file_is_an_error_with_the_copy_hint(tmp_path: Path) -> None:
+    (tmp_path / ".env.example").write_text("A=1\n")
+    with pytest.raises(StackError) as raised:
+        load_env_files([(tmp_path / ".env", True)], process_env={})
+    assert raised.value.hint == f"cp {tmp_path / '.env.example'} {tmp_path / '.env'}"
+
+
+def test_a_malformed_line_is_an_error_naming_file_and_line(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("GOOD=1\n# comment\nthis line is not an assignment\n")
+    with pytest.raises(StackError, match=rf"{tmp_path / '.env'}:3: cannot parse"):
+        load_env_files([(tmp_path / ".env", False)], process_env={})
+
+
+def test_interpolation_uses_earlier_values_of_the_same_file(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("USER_NAME=demo\nURL=postgres://${USER_NAME}@db/x\n")
+    env = load_env_files([(tmp_path / ".env", False)], process_env={})
+    assert env.values["URL"] == "postgres://demo@db/x"
+
+
+def test_secret_values_from_files_are_masked_anywhere_they_appear(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("JWT_SECRET_KEY=s3cr3t-value\nDEBUG=true\n")
+    env = load_env_files([(tmp_path / ".env", False)], process_env={})
+    assert env.masker("curl -H 'token: s3cr3t-value' && echo true") == "curl -H 'token: ***' && echo true"
+
+
+def test_url_passwords_are_masked_even_when_unknown() -> None:
+    mask = Masker()
+    assert mask("psql postgresql://app:hunter2@db:5432/x") == "psql postgresql://app:***@db:5432/x"
+
+
+def test_secret_assignments_are_masked_but_others_kept() -> None:
+    mask = Masker()
+    assert mask("-e POSTGRES_PASSWORD=pw -e POSTGRES_DB=demo") == "-e POSTGRES_PASSWORD=*** -e POSTGRES_DB=demo"
+
+
+def test_a_password_inside_a_database_url_is_learned_as_a_secret(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("DATABASE_URL=postgresql://u:longpassword@db/x\n")
+    env = load_env_files([(tmp_path / ".env", False)], process_env={})
+    assert env.masker("password is longpassword") == "password is ***"

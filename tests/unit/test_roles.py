@@ -1,0 +1,66 @@
+"""Roles detected from the compose model, shaped like the seed stacks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from stacktasks.compose import ComposeModel
+from stacktasks.roles import apply_compose_model
+from stacktasks.settings import resolve
+
+
+def model(services: dict[str, dict[str, Any]], name: str = "proj") -> ComposeModel:
+    return ComposeModel.from_config({"name": name, "services": services})
+
+
+def roles(m: ComposeModel, **overrides: Any) -> dict[str, str | None]:
+    settings = resolve(Path("."), collection_overrides=overrides)
+    apply_compose_model(settings, m)
+    return {role: settings.get(f"{role}.service") for role in ("app", "db", "redis", "front")}
+
+
+def test_fastapi_astro_stack_finds_every_role() -> None:
+    m = model({
+        "backend": {"build": {"context": "./backend"}},
+        "frontend": {"build": {"context": "./frontend"}},
+        "worker": {"build": {"context": "./backend"}},
+        "db": {"image": "postgres:18-alpine"},
+        "redis": {"image": "redis:8.4.0-alpine"},
+        "nginx": {"image": "nginx:alpine"},
+    })
+    assert roles(m) == {"app": "backend", "db": "db", "redis": "redis", "front": "frontend"}
+
+
+def test_pgvector_postgis_and_timescale_images_are_databases() -> None:
+    for image in ("pgvector/pgvector:pg16", "postgis/postgis:16-3.4", "timescale/timescaledb:latest-pg16"):
+        assert roles(model({"store": {"image": image}}))["db"] == "store"
+
+
+def test_valkey_is_redis_but_redis_commander_is_not() -> None:
+    m = model({"ui": {"image": "rediscommander/redis-commander"}, "kv": {"image": "valkey/valkey:8"}})
+    assert roles(m)["redis"] == "kv"
+
+
+def test_a_configured_role_is_kept_and_its_source_with_it() -> None:
+    settings = resolve(Path("."), collection_overrides={"db": {"service": "postgres-main"}})
+    apply_compose_model(settings, model({"db": {"image": "postgres:16"}}))
+    assert settings.db.service == "postgres-main"
+    assert settings.sources["db.service"] == "tasks.py collection()"
+
+
+def test_a_detected_role_says_why() -> None:
+    settings = resolve(Path("."))
+    apply_compose_model(settings, model({"postgres": {"image": "postgres:16-alpine"}}))
+    assert settings.sources["db.service"] == 'compose model: image "postgres:16-alpine"'
+    assert settings.sources["project_name"] == "compose model: project name"
+
+
+def test_worker_like_services_are_never_the_app() -> None:
+    m = model({"celery-worker": {"build": "."}, "beat": {"build": "."}, "site": {"build": "."}})
+    assert roles(m)["app"] == "site"
+
+
+def test_a_stack_with_no_database_has_no_db_role() -> None:
+    m = model({"api": {"build": "."}, "redis": {"image": "redis:7-alpine"}})
+    assert roles(m)["db"] is None

@@ -1,0 +1,47 @@
+"""The collection as Invoke sees it: names, help, remainder handling."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+from invoke import Context
+
+from stacktasks import collection
+from stacktasks.errors import StackError
+from stacktasks.tasks import remainder_argv, split_names
+
+ROOT_TASKS = {"up", "down", "ps", "logs", "restart", "exec", "shell", "rebuild", "reset", "test", "doctor"}
+
+
+def test_the_collection_has_every_root_task() -> None:
+    assert set(collection().task_names) >= ROOT_TASKS
+
+
+def test_every_task_has_a_docstring_and_help_for_every_flag() -> None:
+    ns = collection()
+    for name in ROOT_TASKS:
+        task = ns[name]
+        assert task.__doc__, f"{name} has no docstring"
+        documented = set(task.help)  # read first: Invoke pops help entries as it builds arguments
+        flags = {arg.name for arg in task.get_arguments()}
+        assert flags == documented, f"{name}: flags without help: {flags - documented}"
+
+
+def test_a_typo_in_collection_overrides_fails_at_import() -> None:
+    with pytest.raises(StackError, match="unknown setting 'app.sevice'"):
+        collection(app={"sevice": "api"})
+
+
+def test_remainder_keeps_the_quoting_the_user_typed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "argv", ["inv", "test", "--", "-k", "users and admins"])
+    assert remainder_argv(Context(remainder="-k users and admins")) == ["-k", "users and admins"]
+
+
+def test_remainder_falls_back_to_shell_splitting_when_called_from_code(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "argv", ["python"])
+    assert remainder_argv(Context(remainder="-k 'a b'")) == ["-k", "a b"]
+
+
+def test_service_names_split_on_commas_and_spaces() -> None:
+    assert split_names("api,worker", ["db redis"]) == ["api", "worker", "db", "redis"]
