@@ -12,7 +12,7 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-__all__ = ["collection", "__version__"]
+__all__ = ["__version__", "collection"]
 
 
 def collection(**overrides: Any) -> Any:
@@ -22,10 +22,9 @@ def collection(**overrides: Any) -> Any:
     ``app={"service": "api", "prefix": "uv run"}``); they rank above pyproject.toml and below
     invoke.yaml and ``INVOKE_STACKTASKS_*``. An unknown key or a wrong type fails here, at import.
     """
-    from invoke import Collection
+    from invoke.collection import Collection
 
-    from .project import COLLECTION_KEY, apply_collection_overrides
-    from .settings import placeholder_tree
+    from .settings import COLLECTION_KEY, check_overrides, placeholder_tree
     from .tasks import stack
 
     ns = Collection()
@@ -35,7 +34,7 @@ def collection(**overrides: Any) -> Any:
         {
             # Every key present (as None) so that INVOKE_STACKTASKS_* can reach it.
             "stacktasks": placeholder_tree(),
-            COLLECTION_KEY: apply_collection_overrides(overrides),
+            COLLECTION_KEY: check_overrides(overrides),
         }
     )
     return ns

@@ -10,8 +10,9 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, cast
 
 from .errors import StackError
 from .runner import Runner
@@ -93,7 +94,7 @@ class ComposeModel:
 
     def has_healthcheck(self, service: str) -> bool:
         check = self.services.get(service, {}).get("healthcheck")
-        return bool(check) and not check.get("disable", False)
+        return isinstance(check, dict) and bool(check) and not check.get("disable", False)
 
     def published_ports(self, service: str) -> list[tuple[str, int, int]]:
         """(host ip, published port, container port) of each published port."""
@@ -158,7 +159,7 @@ class Compose:
                 from invoke.vendor import yaml
 
                 result = self.runner.capture(self.argv("config"))
-                data = yaml.safe_load(result.stdout) or {}
+                data = cast(dict[str, Any], yaml.safe_load(result.stdout) or {})  # type: ignore[no-untyped-call]
             else:
                 # Every profile: build-only services (the frontend) are roles too.
                 result = self.runner.capture(

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from .errors import StackError
 from .project import Project
-from .settings import SCHEMA
+from .settings import schema
 
 
 @dataclass
@@ -109,8 +109,11 @@ def run_checks(project: Project) -> list[Check]:
 def settings_table(project: Project) -> list[tuple[str, str, str]]:
     """(key, value, where it came from) for every setting, secrets masked."""
     rows = []
-    for key in SCHEMA:
+    for key, spec in schema().items():
         value = project.settings.get(key)
-        shown = " ".join(value) if isinstance(value, list) and SCHEMA[key].argv else repr(value)
+        if spec.argv:
+            shown = " ".join(value) if value else "(auto)" if key == "compose_command" else "(none)"
+        else:
+            shown = repr(value)
         rows.append((key, project.runner.mask(shown), project.settings.sources.get(key, "")))
     return rows

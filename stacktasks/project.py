@@ -6,20 +6,17 @@ read on first use, so a task that needs none of it pays nothing.
 
 from __future__ import annotations
 
-import os
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from .compose import Compose, ComposeModel, detect_compose
 from .envfiles import LoadedEnv, load_env_files
 from .errors import StackError
 from .runner import Runner
-from .settings import Settings, apply_source, flatten, resolve
-
-#: Where ``collection(**overrides)`` keeps the project's own settings in Invoke's config.
-COLLECTION_KEY = "stacktasks_collection"
+from .settings import COLLECTION_KEY, Settings, flatten, resolve
 
 #: Invoke's config levels that may hold a ``stacktasks`` section, lowest first.
 INVOKE_LEVELS = (
@@ -140,10 +137,3 @@ def interactive_terminal() -> bool:
         return sys.stdin.isatty() and sys.stdout.isatty()
     except (ValueError, AttributeError):
         return False
-
-
-def apply_collection_overrides(overrides: Mapping[str, Any]) -> dict[str, Any]:
-    """Check ``collection(**overrides)`` at import time, so a typo fails on `inv --list`."""
-    probe = Settings(root=Path(os.getcwd()))
-    apply_source(probe, overrides, "tasks.py collection()")
-    return dict(overrides)

@@ -5,6 +5,8 @@ Only roles that no configuration set are filled, and each records why it was cho
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from .compose import ComposeModel
 from .settings import Settings, is_default
 
@@ -95,12 +97,13 @@ def apply_compose_model(settings: Settings, model: ComposeModel) -> None:
         for role in ("app", "db", "redis", "front")
         if settings.get(f"{role}.service")
     }
-    for role, detect in (
+    detectors: list[tuple[str, Callable[[], tuple[str, str] | None]]] = [
         ("db", lambda: detect_db(model)),
         ("redis", lambda: detect_redis(model)),
         ("front", lambda: detect_front(model, taken)),
         ("app", lambda: detect_app(model, taken)),
-    ):
+    ]
+    for role, detect in detectors:
         key = f"{role}.service"
         if not is_default(settings, key):
             continue

@@ -7,7 +7,8 @@ on a stdin nobody will write to. On a protected stage the user types the project
 from __future__ import annotations
 
 import sys
-from typing import IO, Callable
+from collections.abc import Callable
+from typing import IO
 
 from .errors import StackError
 

@@ -18,13 +18,14 @@ Every resolved value is recorded in ``Settings.sources`` under its dotted key, s
 
 from __future__ import annotations
 
-import difflib
+import functools
 import shlex
 import types
 import typing
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 from .errors import StackError
 
@@ -133,14 +134,36 @@ def _leaf_specs(cls: type, prefix: str = "") -> Iterator[KeySpec]:
             yield KeySpec(f"{prefix}{f.name}", hint, bool(f.metadata.get("argv")))
 
 
-SCHEMA: dict[str, KeySpec] = {spec.key: spec for spec in _leaf_specs(Settings)}
-TABLES: frozenset[str] = frozenset(k.split(".")[0] for k in SCHEMA if "." in k)
+@functools.cache
+def schema() -> dict[str, KeySpec]:
+    """Every settable key with its type; built on first use (type hints cost start-up time)."""
+    return {spec.key: spec for spec in _leaf_specs(Settings)}
+
+
+def tables() -> frozenset[str]:
+    return frozenset(key.split(".")[0] for key in schema() if "." in key)
+
+
+def _key_names(cls: type, prefix: str = "") -> Iterator[str]:
+    """The keys, without evaluating type hints: a table's default factory is its dataclass."""
+    for f in fields(cls):
+        if f.metadata.get("internal"):
+            continue
+        factory = f.default_factory
+        if isinstance(factory, type) and is_dataclass(factory):
+            yield from _key_names(factory, f"{prefix}{f.name}.")
+        else:
+            yield f"{prefix}{f.name}"
+
+
+#: Where ``collection(**overrides)`` keeps the project's own settings in Invoke's config.
+COLLECTION_KEY = "stacktasks_collection"
 
 
 def placeholder_tree() -> dict[str, Any]:
     """Every key with the value None: Invoke only maps INVOKE_* variables onto keys it knows."""
     tree: dict[str, Any] = {}
-    for key in SCHEMA:
+    for key in _key_names(Settings):
         *tables, leaf = key.split(".")
         node = tree
         for table in tables:
@@ -152,16 +175,19 @@ def placeholder_tree() -> dict[str, Any]:
 def flatten(data: Mapping[str, Any], origin: str, prefix: str = "") -> dict[str, Any]:
     """Dotted keys of a nested source, unknown keys refused with a suggestion."""
     flat: dict[str, Any] = {}
+    known, table_names = schema(), tables()
     for name, value in data.items():
         key = f"{prefix}{name}"
-        if key in TABLES:
+        if key in table_names:
             if not isinstance(value, Mapping):
                 raise StackError(f"{origin}: '{key}' must be a table of settings, got {value!r}")
             flat.update(flatten(value, origin, f"{key}."))
-        elif key in SCHEMA:
+        elif key in known:
             flat[key] = value
         else:
-            close = difflib.get_close_matches(key, [*SCHEMA, *TABLES], n=1)
+            import difflib
+
+            close = difflib.get_close_matches(key, [*known, *table_names], n=1)
             hint = f"did you mean '{close[0]}'?" if close else "see the configuration reference"
             raise StackError(f"{origin}: unknown setting '{key}'", hint=hint)
     return flat
@@ -243,7 +269,7 @@ def apply_source(
     for key, raw in flatten(data, origin).items():
         if raw is None:
             continue
-        settings.set(key, coerce(SCHEMA[key], raw, origin, from_text), origin)
+        settings.set(key, coerce(schema()[key], raw, origin, from_text), origin)
 
 
 def read_pyproject(root: Path) -> tuple[dict[str, Any], str] | None:
@@ -266,7 +292,7 @@ def read_pyproject(root: Path) -> tuple[dict[str, Any], str] | None:
 
 def default_settings(root: Path) -> Settings:
     settings = Settings(root=root)
-    for key in SCHEMA:
+    for key in schema():
         settings.sources[key] = DEFAULT_SOURCE
     return settings
 
@@ -292,9 +318,16 @@ def resolve(
         apply_source(settings, data, origin, from_text)
     for key, value in (flags or {}).items():
         if value is not None:
-            settings.set(key, coerce(SCHEMA[key], value, f"flag --{key}"), "task flag")
+            settings.set(key, coerce(schema()[key], value, f"flag --{key}"), "task flag")
     return settings
 
 
 def is_default(settings: Settings, key: str) -> bool:
     return settings.sources.get(key) == DEFAULT_SOURCE
+
+
+def check_overrides(overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """Check ``collection(**overrides)`` at import, so a typo fails on `inv --list` already."""
+    if overrides:
+        apply_source(Settings(root=Path.cwd()), overrides, "tasks.py collection()")
+    return dict(overrides)

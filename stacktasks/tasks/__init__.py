@@ -5,10 +5,12 @@ from __future__ import annotations
 import functools
 import shlex
 import sys
-from typing import Any, Callable, Sequence, TypeVar
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
-from invoke import Context, task
+from invoke.context import Context
 from invoke.exceptions import Exit
+from invoke.tasks import task
 
 from ..errors import StackError
 

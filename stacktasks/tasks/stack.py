@@ -4,13 +4,17 @@ rebuild, reset, test, doctor."""
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
-from invoke import Context
+from invoke.context import Context
 
 from ..errors import StackError
-from ..project import Project, interactive_terminal
-from ..safety import confirm
 from . import remainder_argv, split_names, stack_task
+
+# The project machinery (compose, env files, settings sources) is imported inside each task:
+# `inv --list` is typed dozens of times a day and needs none of it.
+if TYPE_CHECKING:
+    from ..project import Project
 
 SERVICES_HELP = "services, comma- or space-separated (or give them after --)"
 
@@ -39,6 +43,7 @@ def bring_up(project: Project, services: list[str], *, build: bool, wait: bool, 
 )
 def up(c: Context, services: str = "", build: bool = False, wait: bool = True, timeout: int = 0) -> None:
     """Start the stack in the background and wait until it is healthy."""
+    from ..project import Project
     project = Project.from_context(c)
     bring_up(project, split_names(services, remainder_argv(c)), build=build, wait=wait, timeout=timeout)
 
@@ -51,6 +56,8 @@ def up(c: Context, services: str = "", build: bool = False, wait: bool = True, t
 )
 def down(c: Context, volumes: bool = False, yes: bool = False) -> None:
     """Stop and remove the stack's containers and networks (volumes kept unless --volumes)."""
+    from ..project import Project
+    from ..safety import confirm
     project = Project.from_context(c)
     compose = project.compose()
     if volumes:
@@ -65,6 +72,7 @@ def down(c: Context, volumes: bool = False, yes: bool = False) -> None:
 @stack_task(help={"all": "include stopped containers"})
 def ps(c: Context, all: bool = False) -> None:  # noqa: A002 - the flag is --all, as in compose
     """List the stack's containers with their state and health."""
+    from ..project import Project
     project = Project.from_context(c)
     compose = project.compose()
     compose.run("ps", *(["--all"] if all else []))
@@ -84,6 +92,7 @@ def logs(
     tail: str | None = None, since: str | None = None,
 ) -> None:
     """Show the services' logs, streamed as they come."""
+    from ..project import Project
     project = Project.from_context(c)
     compose = project.compose()
     names = split_names(services, remainder_argv(c))
@@ -94,6 +103,7 @@ def logs(
 @stack_task(help={"services": SERVICES_HELP + "; default: all"})
 def restart(c: Context, services: str = "") -> None:
     """Restart the services' containers (no rebuild, no new config)."""
+    from ..project import Project
     project = Project.from_context(c)
     project.compose().run("restart", *split_names(services, remainder_argv(c)))
 
@@ -109,6 +119,8 @@ def exec_(c: Context, service: str, cmd: str = "") -> None:
     """Run a command in a running service: inv exec api -- python manage.py check."""
     import shlex
 
+    from ..project import Project, interactive_terminal
+
     command = shlex.split(cmd) + remainder_argv(c)
     if not command:
         raise StackError("no command given", hint=f"inv exec {service} -- COMMAND [ARGS...]", code=2)
@@ -123,6 +135,7 @@ def exec_(c: Context, service: str, cmd: str = "") -> None:
 @stack_task(help={"service": "the service to open a shell in (default: the app service)"})
 def shell(c: Context, service: str = "") -> None:
     """Open an interactive shell in a service: bash where it has one, else sh."""
+    from ..project import Project, interactive_terminal
     project = Project.from_context(c)
     compose = project.compose()
     target = project.service("app", service or None)
@@ -140,6 +153,7 @@ def shell(c: Context, service: str = "") -> None:
 )
 def rebuild(c: Context, services: str = "", pull: bool = False, wait: bool = True) -> None:
     """Rebuild images from scratch (build --no-cache), then start the services again."""
+    from ..project import Project
     project = Project.from_context(c)
     compose = project.compose()
     names = split_names(services, remainder_argv(c))
@@ -155,6 +169,8 @@ def rebuild(c: Context, services: str = "", pull: bool = False, wait: bool = Tru
 )
 def reset(c: Context, yes: bool = False, rmi: bool = False) -> None:
     """Destroy the stack: containers, networks and volumes (their data). Asks first."""
+    from ..project import Project
+    from ..safety import confirm
     project = Project.from_context(c)
     compose = project.compose()
     confirm(
@@ -175,6 +191,8 @@ def reset(c: Context, yes: bool = False, rmi: bool = False) -> None:
 def test(c: Context, args: str = "", service: str = "") -> None:
     """Run the test suite inside the app container: inv test -- -k users -x."""
     import shlex
+
+    from ..project import Project
 
     project = Project.from_context(c)
     settings = project.settings
@@ -206,6 +224,7 @@ def test(c: Context, args: str = "", service: str = "") -> None:
 def doctor(c: Context, settings: bool = True) -> None:
     """Check tools, engine, compose files, env files and roles; show every setting's origin."""
     from ..doctor import run_checks, settings_table
+    from ..project import Project
 
     project = Project.from_context(c)
     checks = run_checks(project)

@@ -9,7 +9,7 @@ from invoke import Config
 
 from stacktasks.errors import StackError
 from stacktasks.project import invoke_layers
-from stacktasks.settings import SCHEMA, placeholder_tree, resolve
+from stacktasks.settings import placeholder_tree, resolve, schema
 
 
 def write_pyproject(root: Path, body: str) -> None:
@@ -20,7 +20,7 @@ def test_every_key_starts_with_its_default_and_says_so(tmp_path: Path) -> None:
     settings = resolve(tmp_path)
     assert settings.stage == "dev"
     assert settings.redis.ratelimit_patterns == ["ratelimit:*"]
-    assert {settings.sources[key] for key in SCHEMA} == {"default"}
+    assert {settings.sources[key] for key in schema()} == {"default"}
 
 
 def test_pyproject_table_overrides_defaults_and_names_the_file(tmp_path: Path) -> None:

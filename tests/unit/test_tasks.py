@@ -29,7 +29,7 @@ def test_every_task_has_a_docstring_and_help_for_every_flag() -> None:
 
 
 def test_a_typo_in_collection_overrides_fails_at_import() -> None:
-    with pytest.raises(StackError, match="unknown setting 'app.sevice'"):
+    with pytest.raises(StackError, match=r"unknown setting 'app\.sevice'"):
         collection(app={"sevice": "api"})
 
 
@@ -45,3 +45,16 @@ def test_remainder_falls_back_to_shell_splitting_when_called_from_code(monkeypat
 
 def test_service_names_split_on_commas_and_spaces() -> None:
     assert split_names("api,worker", ["db redis"]) == ["api", "worker", "db", "redis"]
+
+
+def test_listing_tasks_imports_none_of_the_project_machinery() -> None:
+    import subprocess
+
+    probe = (
+        "import sys; from stacktasks import collection; collection(); "
+        "heavy = {'docker', 'psycopg', 'redis', 'dotenv', 'tomllib'}; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy "
+        "or m in {'stacktasks.compose', 'stacktasks.project', 'stacktasks.envfiles'}))"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
