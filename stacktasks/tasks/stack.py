@@ -61,10 +61,10 @@ def down(c: Context, volumes: bool = False, yes: bool = False) -> None:
     project = Project.from_context(c)
     compose = project.compose()
     if volumes:
+        label = _project_label(project)
         confirm(
-            f"remove the volumes of project {compose.project_name or project.settings.directory.name}",
-            yes=yes, protected=project.settings.is_protected,
-            expected=_project_label(project), dry=project.runner.dry,
+            f"remove the volumes of project {label}",
+            yes=yes, protected=project.settings.is_protected, expected=label, dry=project.runner.dry,
         )
     compose.run(*compose.down_args(volumes=volumes))
 
@@ -173,10 +173,10 @@ def reset(c: Context, yes: bool = False, rmi: bool = False) -> None:
     from ..safety import confirm
     project = Project.from_context(c)
     compose = project.compose()
+    label = _project_label(project)
     confirm(
-        f"destroy project {_project_label(project)}: containers, networks and volumes"
-        + (" and its built images" if rmi else ""),
-        yes=yes, protected=project.settings.is_protected, expected=_project_label(project),
+        f"destroy project {label}: containers, networks and volumes" + (" and its built images" if rmi else ""),
+        yes=yes, protected=project.settings.is_protected, expected=label,
         dry=project.runner.dry,
     )
     compose.run(*compose.down_args(volumes=True, rmi="local" if rmi else None))
@@ -200,16 +200,15 @@ def test(c: Context, args: str = "", service: str = "") -> None:
     command = [*settings.app.prefix, *settings.app.test, *extra]
     # Colours survive `exec -T` when we are on a terminal ourselves.
     colour = {"PY_COLORS": "1", "FORCE_COLOR": "1"} if sys.stdout.isatty() else {}
+    target = service or settings.app.test_service or project.service("app")
     if settings.app.test_compose_files:
         compose = project.test_compose()
-        target = service or settings.app.test_service or project.service("app")
         try:
             code = compose.run(*compose.run_args(target, command, env=colour), check=False)
         finally:
             compose.run(*compose.down_args(volumes=True), check=False)
     else:
         compose = project.compose()
-        target = service or settings.app.test_service or project.service("app")
         if project.runner.dry or target in compose.running_services():
             argv = compose.exec_args(target, command, env=colour)
         else:
