@@ -23,7 +23,7 @@ import shlex
 import types
 import typing
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field, fields, is_dataclass
+from dataclasses import Field, dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
@@ -101,9 +101,9 @@ class Settings:
         return target
 
     def set(self, key: str, value: Any, source: str) -> None:
-        *tables, leaf = key.split(".")
+        *path, leaf = key.split(".")
         target: Any = self
-        for part in tables:
+        for part in path:
             target = getattr(target, part)
         setattr(target, leaf, value)
         self.sources[key] = source
@@ -122,38 +122,37 @@ class KeySpec:
     argv: bool
 
 
-def _leaf_specs(cls: type, prefix: str = "") -> Iterator[KeySpec]:
-    hints = typing.get_type_hints(cls)
-    for f in fields(cls):
-        if f.metadata.get("internal"):
-            continue
-        hint = hints[f.name]
-        if isinstance(hint, type) and is_dataclass(hint):
-            yield from _leaf_specs(hint, f"{prefix}{f.name}.")
-        else:
-            yield KeySpec(f"{prefix}{f.name}", hint, bool(f.metadata.get("argv")))
+def _walk(cls: type, prefix: str = "") -> Iterator[tuple[str, type, Field[Any]]]:
+    """(dotted key, owning dataclass, field) of every settable leaf.
 
-
-@functools.cache
-def schema() -> dict[str, KeySpec]:
-    """Every settable key with its type; built on first use (type hints cost start-up time)."""
-    return {spec.key: spec for spec in _leaf_specs(Settings)}
-
-
-def tables() -> frozenset[str]:
-    return frozenset(key.split(".")[0] for key in schema() if "." in key)
-
-
-def _key_names(cls: type, prefix: str = "") -> Iterator[str]:
-    """The keys, without evaluating type hints: a table's default factory is its dataclass."""
+    A table is recognised by its default factory being a dataclass, so the walk evaluates no
+    type hints: `placeholder_tree` runs at `inv --list` and must stay cheap.
+    """
     for f in fields(cls):
         if f.metadata.get("internal"):
             continue
         factory = f.default_factory
         if isinstance(factory, type) and is_dataclass(factory):
-            yield from _key_names(factory, f"{prefix}{f.name}.")
+            yield from _walk(factory, f"{prefix}{f.name}.")
         else:
-            yield f"{prefix}{f.name}"
+            yield f"{prefix}{f.name}", cls, f
+
+
+@functools.cache
+def schema() -> dict[str, KeySpec]:
+    """Every settable key with its type; built on first use (type hints cost start-up time)."""
+    hints: dict[type, dict[str, Any]] = {}
+    specs = {}
+    for key, owner, f in _walk(Settings):
+        if owner not in hints:
+            hints[owner] = typing.get_type_hints(owner)
+        specs[key] = KeySpec(key, hints[owner][f.name], bool(f.metadata.get("argv")))
+    return specs
+
+
+@functools.cache
+def tables() -> frozenset[str]:
+    return frozenset(key.split(".")[0] for key in schema() if "." in key)
 
 
 #: Where ``collection(**overrides)`` keeps the project's own settings in Invoke's config.
@@ -163,10 +162,10 @@ COLLECTION_KEY = "stacktasks_collection"
 def placeholder_tree() -> dict[str, Any]:
     """Every key with the value None: Invoke only maps INVOKE_* variables onto keys it knows."""
     tree: dict[str, Any] = {}
-    for key in _key_names(Settings):
-        *tables, leaf = key.split(".")
+    for key, _, _ in _walk(Settings):
+        *path, leaf = key.split(".")
         node = tree
-        for table in tables:
+        for table in path:
             node = node.setdefault(table, {})
         node[leaf] = None
     return tree
