@@ -25,11 +25,15 @@ def collection(**overrides: Any) -> Any:
     from invoke.collection import Collection
 
     from .settings import COLLECTION_KEY, check_overrides, placeholder_tree
-    from .tasks import stack
+    from .tasks import db, stack
 
     ns = Collection()
     for name in ("up", "down", "ps", "logs", "restart", "exec_", "shell", "rebuild", "reset", "test", "doctor"):
         ns.add_task(getattr(stack, name))
+    db_tasks = Collection("db")
+    for name in ("migrate", "makemigrations", "shell", "backup", "backups", "restore", "undo"):
+        db_tasks.add_task(getattr(db, name))
+    ns.add_collection(db_tasks)
     ns.configure(
         {
             # Every key present (as None) so that INVOKE_STACKTASKS_* can reach it.

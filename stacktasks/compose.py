@@ -185,6 +185,28 @@ class Compose:
         result = self.runner.capture(self.argv("ps", "-q", *services))
         return [line.strip() for line in result.stdout.splitlines() if line.strip()]
 
+    def host_address(self, service: str, container_port: int) -> tuple[str, int] | None:
+        """Where the host reaches ``service``'s ``container_port``; None when it isn't running.
+
+        The published port when there is one (``compose port``), else the container's own
+        address on its network, which a Linux host can reach directly.
+        """
+        result = self.runner.capture(self.argv("port", service, str(container_port)), check=False)
+        text = result.stdout.strip().splitlines()[0] if result.returncode == 0 and result.stdout.strip() else ""
+        host, _, port = text.rpartition(":")
+        if port.isdigit() and int(port) > 0:
+            host = host.strip("[]")
+            if host in ("", "0.0.0.0", "::"):  # noqa: S104 - a wildcard bind, reached on loopback
+                host = "127.0.0.1"
+            return host, int(port)
+        ids = self.container_ids([service])
+        if not ids:
+            return None
+        fmt = "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}"
+        inspected = self.runner.capture(["docker", "inspect", "--format", fmt, ids[0]], check=False)
+        addresses = inspected.stdout.split()
+        return (addresses[0], container_port) if addresses else None
+
     # -- argv of each operation -------------------------------------------------------------
 
     def up_args(

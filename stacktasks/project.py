@@ -18,6 +18,8 @@ from .errors import StackError
 from .runner import Runner
 from .settings import COLLECTION_KEY, Settings, flatten, resolve
 
+COMPOSE_FILE_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml")
+
 #: Invoke's config levels that may hold a ``stacktasks`` section, lowest first.
 INVOKE_LEVELS = (
     ("_collection", "collection config (tasks.py)"),
@@ -120,6 +122,31 @@ class Project:
                 hint=f"set {role}.service under [tool.stacktasks] in pyproject.toml",
             )
         return str(service)
+
+    def has_compose_files(self) -> bool:
+        """Whether a compose model exists to be read (configured files, or compose's default names)."""
+        if self.settings.compose_files:
+            return True
+        return any((self.settings.directory / name).is_file() for name in COMPOSE_FILE_NAMES)
+
+    def model_role(self, role: str) -> str | None:
+        """The service playing ``role`` after the compose model was read, or None."""
+        self.model()
+        service = self.settings.get(f"{role}.service")
+        return str(service) if service else None
+
+    def run_in_service(
+        self, service: str, command: list[str], *, env: dict[str, str] | None = None,
+        interactive: bool = False,
+    ) -> int:
+        """Run ``command`` in ``service``: exec when it is running, else a one-off container."""
+        compose = self.compose()
+        if self.runner.dry or service in compose.running_services():
+            argv = compose.exec_args(service, command, env=env, interactive=interactive)
+        else:
+            self.runner.note(f"{service} is not running: using a one-off container")
+            argv = compose.run_args(service, command, env=env, interactive=interactive)
+        return compose.run(*argv, check=False)
 
     def test_compose(self) -> Compose:
         """A compose client for the dedicated test stack (app.test_compose_files)."""

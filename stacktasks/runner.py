@@ -12,7 +12,7 @@ import shlex
 import signal
 import subprocess
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -51,7 +51,10 @@ class Runner:
         elif self.echo:
             print(f"# {self.mask(text)}", file=self.err, flush=True)
 
-    def run(self, argv: Sequence[str], *, check: bool = True, changes: bool = True) -> int:
+    def run(
+        self, argv: Sequence[str], *, check: bool = True, changes: bool = True,
+        extra_env: Mapping[str, str] | None = None,
+    ) -> int:
         """Run with our stdio inherited; return the exit code, or raise when ``check``.
 
         ``changes=False`` marks a read-only command that still runs under dry-run, because the
@@ -60,17 +63,19 @@ class Runner:
         self.show(argv)
         if self.dry and changes:
             return 0
-        code = self._wait(self._spawn(argv))
+        code = self._wait(self._spawn(argv, extra_env))
         if check and code != 0:
             raise self.failure(argv, code)
         return code
 
-    def capture(self, argv: Sequence[str], *, check: bool = True) -> subprocess.CompletedProcess[str]:
+    def capture(
+        self, argv: Sequence[str], *, check: bool = True, extra_env: Mapping[str, str] | None = None,
+    ) -> subprocess.CompletedProcess[str]:
         """Run a read-only command and return its output (small outputs only: it is buffered)."""
         try:
             result = subprocess.run(
-                list(argv), cwd=self.cwd, env=self.env, capture_output=True, text=True,
-                stdin=subprocess.DEVNULL,
+                list(argv), cwd=self.cwd, env={**self.env, **(extra_env or {})}, capture_output=True,
+                text=True, stdin=subprocess.DEVNULL,
             )
         except FileNotFoundError:
             raise self.not_found(argv) from None
@@ -78,9 +83,27 @@ class Runner:
             raise self.failure(argv, result.returncode, result.stderr)
         return result
 
-    def _spawn(self, argv: Sequence[str]) -> subprocess.Popen[bytes]:
+    def stream(
+        self, argv: Sequence[str], *, extra_env: Mapping[str, str] | None = None,
+        stdin: int | IO[bytes] | None = None, stdout: int | IO[bytes] | None = None,
+        stderr: int | IO[bytes] | None = None,
+    ) -> subprocess.Popen[bytes]:
+        """Start a command whose binary streams the caller wires up (pipes, files); shown first.
+
+        ``extra_env`` is where secrets go (PGPASSWORD): the child sees them, argv and logs never do.
+        """
+        self.show(argv)
         try:
-            return subprocess.Popen(list(argv), cwd=self.cwd, env=self.env)
+            return subprocess.Popen(
+                list(argv), cwd=self.cwd, env={**self.env, **(extra_env or {})},
+                stdin=stdin, stdout=stdout, stderr=stderr,
+            )
+        except FileNotFoundError:
+            raise self.not_found(argv) from None
+
+    def _spawn(self, argv: Sequence[str], extra_env: Mapping[str, str] | None = None) -> subprocess.Popen[bytes]:
+        try:
+            return subprocess.Popen(list(argv), cwd=self.cwd, env={**self.env, **(extra_env or {})})
         except FileNotFoundError:
             raise self.not_found(argv) from None
 
@@ -95,11 +118,10 @@ class Runner:
                 continue
 
     def not_found(self, argv: Sequence[str]) -> StackError:
-        return StackError(
-            f"command not found: {argv[0]}",
-            hint="install it, or set stacktasks.compose_command to the compose you have",
-            code=127,
-        )
+        hint = "install it"
+        if argv[0] in ("docker", "docker-compose"):
+            hint += ", or set stacktasks.compose_command to the compose you have"
+        return StackError(f"command not found: {argv[0]}", hint=hint, code=127)
 
     def failure(self, argv: Sequence[str], code: int, stderr: str = "") -> StackError:
         reason = ""

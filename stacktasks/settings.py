@@ -40,6 +40,7 @@ class AppSettings:
     service: str | None = None
     prefix: list[str] = field(default_factory=list, metadata=ARGV)
     migrate: str | None = None
+    makemigrations: str | None = None
     test: list[str] = field(default_factory=lambda: ["pytest"], metadata=ARGV)
     test_service: str | None = None
     test_compose_files: list[str] = field(default_factory=list)
@@ -49,6 +50,17 @@ class AppSettings:
 class DbSettings:
     service: str | None = None
     url_env: str = "DATABASE_URL"
+    direct_url_env: str = "DIRECT_URL"
+    name: str | None = None
+    user: str | None = None
+    backup_dir: str = "backups"
+    keep_automatic: int = 5
+    compress: int = 1
+    jobs: int = 0
+    client: str = "auto"
+    client_image: str = "postgres:{major}"
+    wait_timeout: int = 60
+    maintenance_db: str = "postgres"
 
 
 @dataclass

@@ -165,10 +165,12 @@ def rebuild(c: Context, services: str = "", pull: bool = False, wait: bool = Tru
     help={
         "yes": "confirm without asking (for scripts)",
         "rmi": "also remove the images built for this project (--rmi local)",
+        "backup": "back up the database service first (default; --no-backup skips it)",
     }
 )
-def reset(c: Context, yes: bool = False, rmi: bool = False) -> None:
-    """Destroy the stack: containers, networks and volumes (their data). Asks first."""
+def reset(c: Context, yes: bool = False, rmi: bool = False, backup: bool = True) -> None:
+    """Destroy the stack: containers, networks and volumes (their data). Asks first, and backs up
+    the database service before its volume goes."""
     from ..project import Project
     from ..safety import confirm
     project = Project.from_context(c)
@@ -179,7 +181,42 @@ def reset(c: Context, yes: bool = False, rmi: bool = False) -> None:
         yes=yes, protected=project.settings.is_protected, expected=label,
         dry=project.runner.dry,
     )
+    if backup:
+        _backup_before_reset(project)
     compose.run(*compose.down_args(volumes=True, rmi="local" if rmi else None))
+
+
+def _backup_before_reset(project: Project) -> None:
+    """An automatic backup of the db service; started for it if it is down (its volume holds data)."""
+    from ..dumps import dump_database
+
+    service = project.model_role("db") if project.settings.db.service is None else project.settings.db.service
+    if not service:
+        return
+    compose = project.compose()
+    if not project.runner.dry and service not in compose.running_services():
+        if not compose.container_ids([service]) and not _has_volumes(project):
+            project.runner.note(f"no {service} container or volume: nothing to back up")
+            return
+        project.runner.note(f"{service} is not running: starting it to back it up first")
+        bring_up(project, [service], build=False, wait=True, timeout=0)
+    try:
+        result = dump_database(project, reason="before reset", progress=sys.stderr.isatty())
+    except StackError as error:
+        raise StackError(
+            f"backup before reset failed, so nothing was destroyed: {error.message}",
+            hint="fix the database, or pass --no-backup to destroy it without a backup",
+        ) from None
+    if result:
+        print(f"backup before reset: {result.path} ({result.tables} tables)")
+
+
+def _has_volumes(project: Project) -> bool:
+    name = _project_label(project)
+    result = project.runner.capture(
+        ["docker", "volume", "ls", "-q", "--filter", f"label=com.docker.compose.project={name}"], check=False,
+    )
+    return bool(result.stdout.strip())
 
 
 @stack_task(
@@ -208,13 +245,7 @@ def test(c: Context, args: str = "", service: str = "") -> None:
         finally:
             compose.run(*compose.down_args(volumes=True), check=False)
     else:
-        compose = project.compose()
-        if project.runner.dry or target in compose.running_services():
-            argv = compose.exec_args(target, command, env=colour)
-        else:
-            project.runner.note(f"{target} is not running: using a one-off container")
-            argv = compose.run_args(target, command, env=colour)
-        code = compose.run(*argv, check=False)
+        code = project.run_in_service(target, command, env=colour)
     if code:
         raise StackError(f"tests failed (exit {code})", code=code)
 

@@ -1,0 +1,302 @@
+"""Backup files on disk: atomic streamed writes, manifests, format detection, retention, listing.
+
+A dump is written to ``NAME.dump.partial`` (mode 0600), fsynced, and renamed only when the
+tool that produced it exited 0, so a file without ``.partial`` is always complete. Its
+manifest (``NAME.dump.json``) is renamed into place first: a complete dump always has one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import hashlib
+import json
+import os
+import re
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from .errors import StackError
+
+CHUNK = 1 << 20
+SUFFIX = {"custom": ".dump", "plain": ".sql"}
+PARTIAL = ".partial"
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+def manifest_path(dump: Path) -> Path:
+    return dump.with_name(dump.name + ".json")
+
+
+def partial_path(path: Path) -> Path:
+    return path.with_name(path.name + PARTIAL)
+
+
+def check_name(name: str) -> str:
+    if not NAME_PATTERN.match(name) or len(name) > 200:
+        raise StackError(
+            f"backup name {name!r} is not allowed",
+            hint="use letters, digits, dots, dashes and underscores", code=2,
+        )
+    return name
+
+
+def ensure_private_directory(directory: Path) -> None:
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+
+
+def fsync_directory(directory: Path) -> None:
+    with contextlib.suppress(OSError):  # some filesystems refuse; the rename is still atomic
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+class Progress:
+    """One self-rewriting status line on a terminal; silent otherwise."""
+
+    def __init__(self, label: str, *, enabled: bool, stream: IO[str] | None = None, total: int = 0,
+                 total_label: str = "") -> None:
+        self.label = label
+        self.enabled = enabled
+        self.stream = stream or sys.stderr
+        self.total = total
+        self.total_label = total_label
+        self.started = time.monotonic()
+        self._shown = 0.0
+
+    def update(self, done: int, *, force: bool = False) -> None:
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if not force and now - self._shown < 0.25:
+            return
+        self._shown = now
+        elapsed = max(now - self.started, 1e-6)
+        rate = done / elapsed
+        line = f"{self.label}: {human_size(done)} · {human_size(int(rate))}/s · {elapsed:.0f}s"
+        if self.total:
+            share = min(done / self.total, 1.0)
+            remaining = (self.total - done) / rate if rate and done < self.total else 0
+            line += f" · {share:.0%} of {human_size(self.total)}, ~{remaining:.0f}s left"
+        elif self.total_label:
+            line += f" · {self.total_label}"
+        self.stream.write("\r\033[K" + line)
+        self.stream.flush()
+
+    def finish(self) -> None:
+        if self.enabled:
+            self.stream.write("\r\033[K")
+            self.stream.flush()
+
+
+def human_size(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "kB", "MB", "GB"):
+        if value < 1000 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{value:.1f} GB"
+
+
+@dataclass
+class Written:
+    size: int
+    sha256: str
+
+
+def stream_to_file(source: IO[bytes], destination: Path, progress: Progress) -> Written:
+    """Copy a stream into a new file (0600) in constant memory, hashing as it goes; fsynced."""
+    digest = hashlib.sha256()
+    size = 0
+    fd = os.open(destination, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        source_fd = source.fileno()
+        while True:
+            chunk = os.read(source_fd, CHUNK)
+            if not chunk:
+                break
+            digest.update(chunk)
+            view = memoryview(chunk)
+            while view:
+                view = view[os.write(fd, view):]
+            size += len(chunk)
+            progress.update(size)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    progress.update(size, force=True)
+    progress.finish()
+    return Written(size, digest.hexdigest())
+
+
+def file_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def write_json_atomically(path: Path, data: dict[str, Any]) -> None:
+    partial = partial_path(path)
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(data, handle, indent=2, sort_keys=True)
+        handle.write("\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(partial, path)
+
+
+def read_manifest(dump: Path) -> dict[str, Any] | None:
+    path = manifest_path(dump)
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise StackError(f"{path}: unreadable manifest ({error})") from None
+    return data if isinstance(data, dict) else None
+
+
+# -- formats ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DumpFormat:
+    kind: str  # "custom", "tar" or "plain"
+    gzipped: bool = False
+
+    def describe(self) -> str:
+        name = {"custom": "custom-format dump", "tar": "tar-format dump", "plain": "plain SQL dump"}[self.kind]
+        return f"gzip-compressed {name}" if self.gzipped else name
+
+
+def _classify(head: bytes) -> str | None:
+    if head.startswith(b"PGDMP"):
+        return "custom"
+    if len(head) > 262 and head[257:262] == b"ustar":
+        return "tar"
+    if b"\x00" in head:
+        return None
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError as error:
+        if error.start < len(head) - 4:  # a cut multibyte character at the end is fine
+            return None
+        text = head[: error.start].decode("utf-8")
+    stripped = text.lstrip("\ufeff \t\r\n")
+    sql_starts = ("--", "/*", "set ", "create ", "begin", "select ", "insert ", "\\", "alter ", "copy ", "start ")
+    return "plain" if stripped.lower().startswith(sql_starts) else None
+
+
+def detect_format(path: Path) -> DumpFormat:
+    """The dump's format, read from its content; an error for anything that is not a dump."""
+    if not path.exists():
+        raise StackError(f"{path}: no such file", hint="inv db.backups lists the backups")
+    if not path.is_file():
+        raise StackError(f"{path}: not a file")
+    with path.open("rb") as handle:
+        head = handle.read(4096)
+    if not head:
+        raise StackError(f"{path} is empty: not a dump")
+    gzipped = head.startswith(b"\x1f\x8b")
+    if gzipped:
+        try:
+            with gzip.open(path, "rb") as handle:
+                head = handle.read(4096)
+        except (OSError, EOFError) as error:
+            raise StackError(f"{path}: broken gzip data ({error})") from None
+    kind = _classify(head)
+    if kind is None:
+        raise StackError(
+            f"{path} is not a PostgreSQL dump (neither custom format, tar format nor SQL text)",
+        )
+    return DumpFormat(kind, gzipped)
+
+
+DUMPED_FROM = re.compile(rb"Dumped from database version (\d+)")
+
+
+def plain_dump_major(path: Path, fmt: DumpFormat) -> int | None:
+    """The server major a plain dump names in its header comment."""
+    opener: Any = gzip.open if fmt.gzipped else open
+    with opener(path, "rb") as handle:
+        head = handle.read(65536)
+    match = DUMPED_FROM.search(head)
+    return int(match.group(1)) if match else None
+
+
+SWITCHES_DATABASE = re.compile(rb"^(\\connect|\\c |create database|drop database)", re.IGNORECASE | re.MULTILINE)
+
+
+def plain_dump_switches_database(path: Path, fmt: DumpFormat) -> bool:
+    """A dump made with --create (or by pg_dumpall) connects elsewhere: it would bypass the scratch."""
+    opener: Any = gzip.open if fmt.gzipped else open
+    with opener(path, "rb") as handle:
+        head = handle.read(1 << 18)
+    return SWITCHES_DATABASE.search(head) is not None
+
+
+@contextlib.contextmanager
+def open_dump_stream(path: Path, fmt: DumpFormat) -> Iterator[IO[bytes]]:
+    """The dump's bytes, gunzipped when needed."""
+    with gzip.open(path, "rb") if fmt.gzipped else path.open("rb") as handle:
+        yield handle  # type: ignore[misc]
+
+
+# -- listing and retention ----------------------------------------------------------------------
+
+
+@dataclass
+class BackupFile:
+    path: Path
+    manifest: dict[str, Any] | None
+
+    @property
+    def created(self) -> str:
+        if self.manifest and self.manifest.get("created_at"):
+            return str(self.manifest["created_at"])
+        return time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(self.path.stat().st_mtime))
+
+    @property
+    def automatic(self) -> bool:
+        return bool(self.manifest and self.manifest.get("automatic"))
+
+    @property
+    def database(self) -> str:
+        return str(self.manifest.get("database", "?")) if self.manifest else "?"
+
+
+def list_backups(directory: Path) -> list[BackupFile]:
+    """Complete backups, oldest first (by manifest time, else file time)."""
+    if not directory.is_dir():
+        return []
+    found = []
+    for path in directory.iterdir():
+        if path.suffix in (".dump", ".sql", ".gz", ".tar") and path.is_file():
+            found.append(BackupFile(path, read_manifest(path)))
+    return sorted(found, key=lambda backup: (backup.created, backup.path.name))
+
+
+def incomplete_backups(directory: Path) -> list[Path]:
+    if not directory.is_dir():
+        return []
+    return sorted(p for p in directory.iterdir() if p.name.endswith(PARTIAL) and not p.name.endswith(".json" + PARTIAL))
+
+
+def prune_automatic(directory: Path, database: str, keep: int) -> list[Path]:
+    """Delete all but the newest ``keep`` automatic backups of ``database``; return what went."""
+    automatic = [b for b in list_backups(directory) if b.automatic and b.database == database]
+    doomed = automatic[: max(len(automatic) - keep, 0)]
+    for backup in doomed:
+        backup.path.unlink(missing_ok=True)
+        manifest_path(backup.path).unlink(missing_ok=True)
+    return [backup.path for backup in doomed]

@@ -1,0 +1,62 @@
+"""Which migration tool the app uses (Django, Alembic or a configured command), and its argv."""
+
+from __future__ import annotations
+
+import os
+import shlex
+from pathlib import Path
+
+from .errors import StackError
+from .settings import Settings
+
+KNOWN = ("django", "alembic")
+SKIPPED_DIRECTORIES = {".git", ".venv", "venv", "node_modules", "__pycache__", ".tox", "backups"}
+MARKERS = (("manage.py", "django"), ("alembic.ini", "alembic"))
+
+
+def detect_tool(settings: Settings, max_depth: int = 3) -> tuple[str, str]:
+    """(tool, why): app.migrate when set, else the first manage.py or alembic.ini under the project."""
+    if settings.app.migrate:
+        return settings.app.migrate, "app.migrate"
+    start = settings.directory
+    for directory, names, files in os.walk(start):
+        depth = len(Path(directory).relative_to(start).parts)
+        names[:] = sorted(n for n in names if n not in SKIPPED_DIRECTORIES and depth < max_depth)
+        for marker, tool in MARKERS:
+            if marker in files:
+                return tool, f"found {Path(directory, marker).relative_to(start)}"
+    raise StackError(
+        "no migration tool found (no manage.py or alembic.ini under the project)",
+        hint='set app.migrate to "django", "alembic" or the command to run',
+    )
+
+
+def migrate_command(settings: Settings, extra: list[str]) -> list[str]:
+    tool, _ = detect_tool(settings)
+    if tool == "django":
+        command = ["python", "manage.py", "migrate"]
+    elif tool == "alembic":
+        command = ["alembic", "upgrade", "head"] if not extra else ["alembic", "upgrade"]
+    else:
+        command = shlex.split(tool)
+    return [*settings.app.prefix, *command, *extra]
+
+
+def makemigrations_command(settings: Settings, message: str, extra: list[str]) -> list[str]:
+    if settings.app.makemigrations:
+        return [*settings.app.prefix, *shlex.split(settings.app.makemigrations), *extra]
+    tool, _ = detect_tool(settings)
+    if tool == "django":
+        command = ["python", "manage.py", "makemigrations", *(["--name", message] if message else [])]
+    elif tool == "alembic":
+        if not message:
+            raise StackError(
+                "alembic needs a message for the revision", hint='inv db.makemigrations -m "add users"', code=2,
+            )
+        command = ["alembic", "revision", "--autogenerate", "-m", message]
+    else:
+        raise StackError(
+            "app.migrate is a custom command, so there is no known way to make migrations",
+            hint="set app.makemigrations to the command",
+        )
+    return [*settings.app.prefix, *command, *extra]
