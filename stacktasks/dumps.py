@@ -135,10 +135,18 @@ def dump_database(
     target = target or resolve_target(project)
     target.refuse_transaction_pooler("backup")
     directory = backup_directory(project)
-    file_name = dumpfiles.check_name(name or default_backup_name(project, target, reason)) + dumpfiles.SUFFIX[fmt]
-    final = directory / file_name
-    if final.exists():
-        raise StackError(f"{final} already exists", hint="choose another --name", code=2)
+    suffix = dumpfiles.SUFFIX[fmt]
+    if name:
+        final = directory / (dumpfiles.check_name(name) + suffix)
+        if final.exists():
+            raise StackError(f"{final} already exists", hint="choose another --name", code=2)
+    else:
+        stem = default_backup_name(project, target, reason)
+        final = directory / (stem + suffix)
+        serial = 1
+        while final.exists() or dumpfiles.partial_path(final).exists():  # two backups in one second
+            serial += 1
+            final = directory / f"{stem}-{serial}{suffix}"
     partial = dumpfiles.partial_path(final)
     format_args = ["-Fc", "-Z", str(settings.db.compress)] if fmt == "custom" else ["-Fp"]
 

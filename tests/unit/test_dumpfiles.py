@@ -1,0 +1,128 @@
+"""Backup files: format detection from content, atomic private writes, names, retention."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import stat
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from stacktasks import dumpfiles
+from stacktasks.dumpfiles import DumpFormat, Progress
+from stacktasks.errors import StackError
+
+PLAIN = b"--\n-- PostgreSQL database dump\n--\n\n-- Dumped from database version 16.2\nSET statement_timeout = 0;\n"
+
+
+def write(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+def test_a_custom_dump_is_known_by_its_pgdmp_header(tmp_path: Path) -> None:
+    path = write(tmp_path / "x.bin", b"PGDMP\x01\x0e\x00" + b"\x00" * 100)
+    assert dumpfiles.detect_format(path) == DumpFormat("custom")
+
+
+def test_a_plain_sql_dump_is_known_by_its_text(tmp_path: Path) -> None:
+    assert dumpfiles.detect_format(write(tmp_path / "x", PLAIN)) == DumpFormat("plain")
+
+
+def test_gzip_is_looked_through_to_the_dump_inside(tmp_path: Path) -> None:
+    path = write(tmp_path / "x.sql.gz", gzip.compress(PLAIN))
+    assert dumpfiles.detect_format(path) == DumpFormat("plain", gzipped=True)
+    custom = write(tmp_path / "y.gz", gzip.compress(b"PGDMP" + b"\x00" * 64))
+    assert dumpfiles.detect_format(custom) == DumpFormat("custom", gzipped=True)
+
+
+def test_a_tar_dump_is_known_by_its_ustar_magic(tmp_path: Path) -> None:
+    header = b"toc.dat".ljust(257, b"\x00") + b"ustar\x0000" + b"\x00" * 300
+    assert dumpfiles.detect_format(write(tmp_path / "x.tar", header)).kind == "tar"
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"REDIS0011\xfa\tredis-ver\x057.0.0", b"PK\x03\x04\x14\x00\x00\x00", b"\x89PNG\r\n\x1a\n", b"hello world\n"],
+    ids=["redis-rdb", "zip", "png", "prose"],
+)
+def test_anything_else_is_not_a_postgres_dump(tmp_path: Path, content: bytes) -> None:
+    with pytest.raises(StackError, match="is not a PostgreSQL dump"):
+        dumpfiles.detect_format(write(tmp_path / "x", content))
+
+
+def test_an_empty_file_and_a_missing_file_are_clear_errors(tmp_path: Path) -> None:
+    with pytest.raises(StackError, match="is empty"):
+        dumpfiles.detect_format(write(tmp_path / "empty.dump", b""))
+    with pytest.raises(StackError, match="no such file"):
+        dumpfiles.detect_format(tmp_path / "missing.dump")
+
+
+def test_broken_gzip_data_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(StackError, match="broken gzip"):
+        dumpfiles.detect_format(write(tmp_path / "x.gz", b"\x1f\x8b\x08\x00garbage"))
+
+
+def test_the_server_major_is_read_from_a_plain_dumps_header(tmp_path: Path) -> None:
+    assert dumpfiles.plain_dump_major(write(tmp_path / "x.sql", PLAIN), DumpFormat("plain")) == 16
+
+
+def test_a_plain_dump_made_with_create_is_recognised(tmp_path: Path) -> None:
+    created = PLAIN + b"CREATE DATABASE app WITH TEMPLATE = template0;\n\\connect app\n"
+    assert dumpfiles.plain_dump_switches_database(write(tmp_path / "c.sql", created), DumpFormat("plain"))
+    assert not dumpfiles.plain_dump_switches_database(write(tmp_path / "p.sql", PLAIN), DumpFormat("plain"))
+
+
+def test_a_streamed_file_is_private_hashed_and_complete(tmp_path: Path) -> None:
+    data = bytes(range(256)) * 10_000
+    (tmp_path / "source").write_bytes(data)
+    child = subprocess.Popen(["cat", str(tmp_path / "source")], stdout=subprocess.PIPE)
+    assert child.stdout is not None
+    written = dumpfiles.stream_to_file(child.stdout, tmp_path / "out", Progress("x", enabled=False))
+    child.wait()
+    assert (tmp_path / "out").read_bytes() == data
+    assert written.size == len(data)
+    assert written.sha256 == dumpfiles.file_digest(tmp_path / "out")
+    assert stat.S_IMODE((tmp_path / "out").stat().st_mode) == 0o600
+
+
+def test_a_streamed_file_never_overwrites_an_existing_one(tmp_path: Path) -> None:
+    write(tmp_path / "out", b"keep me")
+    with pytest.raises(FileExistsError), open(tmp_path / "source", "wb+") as source:
+        dumpfiles.stream_to_file(source, tmp_path / "out", Progress("x", enabled=False))
+    assert (tmp_path / "out").read_bytes() == b"keep me"
+
+
+@pytest.mark.parametrize("name", ["../escape", "a/b", "", "-flag", "space name"])
+def test_backup_names_that_could_escape_or_confuse_are_refused(name: str) -> None:
+    with pytest.raises(StackError, match="not allowed"):
+        dumpfiles.check_name(name)
+
+
+def _backup(directory: Path, name: str, created: str, *, automatic: bool, database: str = "app") -> Path:
+    path = write(directory / f"{name}.dump", b"PGDMP")
+    manifest = {"created_at": created, "automatic": automatic, "database": database,
+                "reason": "before reset" if automatic else "manual"}
+    dumpfiles.manifest_path(path).write_text(json.dumps(manifest))
+    return path
+
+
+def test_retention_keeps_the_newest_automatic_backups_and_every_manual_one(tmp_path: Path) -> None:
+    manual = _backup(tmp_path, "manual", "2026-01-01T00:00:00", automatic=False)
+    autos = [_backup(tmp_path, f"auto{i}", f"2026-01-0{i}T00:00:00", automatic=True) for i in range(1, 5)]
+    other = _backup(tmp_path, "other-db", "2026-01-01T00:00:00", automatic=True, database="else")
+    pruned = dumpfiles.prune_automatic(tmp_path, "app", keep=2)
+    assert pruned == autos[:2]
+    remaining = sorted(p.name for p in tmp_path.glob("*.dump"))
+    assert remaining == sorted([manual.name, autos[2].name, autos[3].name, other.name])
+    assert not dumpfiles.manifest_path(autos[0]).exists()
+
+
+def test_listing_shows_complete_backups_oldest_first_and_incomplete_ones_apart(tmp_path: Path) -> None:
+    _backup(tmp_path, "new", "2026-02-01T00:00:00", automatic=False)
+    _backup(tmp_path, "old", "2026-01-01T00:00:00", automatic=False)
+    write(tmp_path / "broken.dump.partial", b"PGDMP")
+    assert [b.path.name for b in dumpfiles.list_backups(tmp_path)] == ["old.dump", "new.dump"]
+    assert [p.name for p in dumpfiles.incomplete_backups(tmp_path)] == ["broken.dump.partial"]
