@@ -283,7 +283,8 @@ def list_backups(directory: Path) -> list[BackupFile]:
     for path in directory.iterdir():
         if path.suffix in (".dump", ".sql", ".gz", ".tar") and path.is_file():
             found.append(BackupFile(path, read_manifest(path)))
-    return sorted(found, key=lambda backup: (backup.created, backup.path.name))
+    # The manifest's time has whole seconds; the file's own time orders backups within one.
+    return sorted(found, key=lambda backup: (backup.created, backup.path.stat().st_mtime_ns))
 
 
 def incomplete_backups(directory: Path) -> list[Path]:

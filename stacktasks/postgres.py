@@ -371,7 +371,8 @@ class PgClient:
                 run += ["-e", name]  # names only: docker reads the values from our environment
             for host_path, inside in (mounts or {}).items():
                 run += ["-v", f"{host_path}:{inside}:ro"]
-            return [*run, self.image, tool, *_db_flag(tool, database), *args]
+            # The tool as entrypoint: images differ in what their entrypoint does with other commands.
+            return [*run, "--entrypoint", tool, self.image, *_db_flag(tool, database), *args]
         return [tool, *_db_flag(tool, database), *args]
 
     def env(self, dbname: str | None = None) -> dict[str, str]:

@@ -72,7 +72,8 @@ def test_a_throwaway_client_container_passes_libpq_variables_by_name_only() -> N
     assert argv[:4] == ["docker", "run", "--rm", "--network"]
     assert "-e" in argv and "PGPASSWORD" in argv
     assert "/h/x.dump:/d:ro" in argv
-    assert argv[argv.index("postgres:17") + 1] == "pg_restore"
+    assert argv[argv.index("--entrypoint") + 1] == "pg_restore"
+    assert argv[argv.index("postgres:17") + 1:] == ["-d", "app", "/d"]
 
 
 def test_aside_names_fit_the_63_byte_identifier_limit() -> None:
