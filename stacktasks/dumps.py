@@ -45,6 +45,7 @@ from .postgres import (
     row_counts,
     server_major,
     statement,
+    verify_counts,
 )
 
 if TYPE_CHECKING:
@@ -532,12 +533,12 @@ def _verify(target: DbTarget, dbname: str, plan: RestorePlan) -> int:
         return 0
     conn = connect(target, dbname)
     try:
-        actual = row_counts(conn)
+        actual = verify_counts(conn, expected)
     finally:
         conn.close()
     differences = [
-        f"{table}: {actual.get(table, 'missing')} rows, manifest {count}"
-        for table, count in sorted(expected.items()) if actual.get(table) != count
+        f"{table}: {'missing' if actual[table] is None else f'{actual[table]} rows'}, manifest {count}"
+        for table, count in sorted(expected.items()) if actual[table] != count
     ]
     if differences:
         shown = "; ".join(differences[:5]) + (f"; and {len(differences) - 5} more" if len(differences) > 5 else "")

@@ -262,6 +262,29 @@ def row_counts(conn: psycopg.Connection[Any]) -> dict[str, int]:
     return counts
 
 
+def verify_counts(conn: psycopg.Connection[Any], expected: Mapping[str, int]) -> dict[str, int | None]:
+    """Each expected table's row count in a freshly loaded database (None where it is missing).
+
+    Every table was just created and filled by COPY, so the server's per-table counters
+    (inserted minus deleted) already hold the count: reading them costs nothing where a
+    count(*) scans the whole table. Where a counter disagrees (the statistics of a backend that
+    is still exiting may lag), the table is counted exactly.
+    """
+    rows = conn.execute("select schemaname, relname, n_tup_ins - n_tup_del from pg_stat_user_tables").fetchall()
+    counters = {f"{schema}.{table}": int(count) for schema, table, count in rows}
+    existing = {f"{schema}.{table}": (schema, table) for schema, table in conn.execute(TABLES_SQL).fetchall()}
+    actual: dict[str, int | None] = {}
+    for table, count in expected.items():
+        if table not in existing:
+            actual[table] = None
+        elif counters.get(table) == count:
+            actual[table] = count
+        else:
+            row = conn.execute(statement("select count(*) from only {}.{}", *existing[table])).fetchone()
+            actual[table] = int(row[0]) if row else 0
+    return actual
+
+
 def database_exists(conn: psycopg.Connection[Any], name: str) -> bool:
     return conn.execute("select 1 from pg_database where datname = %s", [name]).fetchone() is not None
 

@@ -348,3 +348,20 @@ def test_a_second_backup_under_the_same_name_is_refused(database: tuple[str, Pat
     result = run_inv(project, "db.backup", "--name", "same")
     assert result.returncode == 2
     assert "already exists" in result.stderr
+
+
+def test_a_restore_whose_rows_differ_from_the_manifest_is_refused_before_the_swap(
+    database: tuple[str, Path],
+) -> None:
+    name, project = database
+    dump = backup(project)
+    manifest_file = dump.with_name(dump.name + ".json")
+    manifest = json.loads(manifest_file.read_text())
+    manifest["tables"]["public.customers"] = 499  # the dump holds 500
+    manifest_file.write_text(json.dumps(manifest))
+    change_everything(name)
+    before = pg.fingerprint(name)
+    result = run_inv(project, "db.restore", "--yes", "--file", str(dump))
+    assert result.returncode == 1
+    assert "differs from the manifest: public.customers: 500 rows, manifest 499" in result.stderr
+    _untouched(name, before)
