@@ -26,3 +26,11 @@ test *args:
     {{inv}} test "$@"
 doctor *args:
     {{inv}} doctor "$@"
+migrate *args:
+    {{inv}} db.migrate "$@"
+backup *args:
+    {{inv}} db.backup "$@"
+restore *args:
+    {{inv}} db.restore "$@"
+psql *args:
+    {{inv}} db.shell "$@"
