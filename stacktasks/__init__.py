@@ -25,7 +25,7 @@ def collection(**overrides: Any) -> Any:
     from invoke.collection import Collection
 
     from .settings import COLLECTION_KEY, check_overrides, placeholder_tree
-    from .tasks import db, stack
+    from .tasks import db, redis, stack
 
     ns = Collection()
     for name in ("up", "down", "ps", "logs", "restart", "exec_", "shell", "rebuild", "reset", "test", "doctor"):
@@ -34,6 +34,10 @@ def collection(**overrides: Any) -> Any:
     for name in ("migrate", "makemigrations", "shell", "backup", "backups", "restore", "undo"):
         db_tasks.add_task(getattr(db, name))
     ns.add_collection(db_tasks)
+    redis_tasks = Collection("redis")
+    for name in ("flush_ratelimits", "flush", "count", "cli"):
+        redis_tasks.add_task(getattr(redis, name))
+    ns.add_collection(redis_tasks)
     ns.configure(
         {
             # Every key present (as None) so that INVOKE_STACKTASKS_* can reach it.

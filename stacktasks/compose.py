@@ -185,11 +185,13 @@ class Compose:
         result = self.runner.capture(self.argv("ps", "-q", *services))
         return [line.strip() for line in result.stdout.splitlines() if line.strip()]
 
-    def host_address(self, service: str, container_port: int) -> tuple[str, int] | None:
+    def host_address(
+        self, service: str, container_port: int, *, published_only: bool = False,
+    ) -> tuple[str, int] | None:
         """Where the host reaches ``service``'s ``container_port``; None when it isn't running.
 
-        The published port when there is one (``compose port``), else the container's own
-        address on its network, which a Linux host can reach directly.
+        The published port when there is one (``compose port``), else (unless ``published_only``)
+        the container's own address on its network, which a Linux host can reach directly.
         """
         result = self.runner.capture(self.argv("port", service, str(container_port)), check=False)
         text = result.stdout.strip().splitlines()[0] if result.returncode == 0 and result.stdout.strip() else ""
@@ -199,6 +201,8 @@ class Compose:
             if host in ("", "0.0.0.0", "::"):  # noqa: S104 - a wildcard bind, reached on loopback
                 host = "127.0.0.1"
             return host, int(port)
+        if published_only:
+            return None
         ids = self.container_ids([service])
         if not ids:
             return None
@@ -241,13 +245,19 @@ class Compose:
 
     def exec_args(
         self, service: str, command: Sequence[str], *, interactive: bool = False,
-        env: dict[str, str] | None = None,
+        env: dict[str, str] | None = None, pass_env: Sequence[str] = (),
     ) -> list[str]:
+        """``pass_env`` names variables whose values compose reads from our environment (secrets)."""
         args = ["exec"]
         if not interactive:
             args.append("-T")
         for key, value in (env or {}).items():
             args += ["-e", f"{key}={value}"]
+        if pass_env and self.version.is_v1:
+            raise StackError("docker-compose v1 cannot pass a secret to exec without putting it in argv",
+                             hint="use Compose v2 (docker compose)")
+        for key in pass_env:
+            args += ["-e", key]
         return [*args, service, *command]
 
     def run_args(

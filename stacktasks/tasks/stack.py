@@ -61,7 +61,7 @@ def down(c: Context, volumes: bool = False, yes: bool = False) -> None:
     project = Project.from_context(c)
     compose = project.compose()
     if volumes:
-        label = _project_label(project)
+        label = project_label(project)
         confirm(
             f"remove the volumes of project {label}",
             yes=yes, protected=project.settings.is_protected, expected=label, dry=project.runner.dry,
@@ -175,7 +175,7 @@ def reset(c: Context, yes: bool = False, rmi: bool = False, backup: bool = True)
     from ..safety import confirm
     project = Project.from_context(c)
     compose = project.compose()
-    label = _project_label(project)
+    label = project_label(project)
     confirm(
         f"destroy project {label}: containers, networks and volumes" + (" and its built images" if rmi else ""),
         yes=yes, protected=project.settings.is_protected, expected=label,
@@ -212,7 +212,7 @@ def _backup_before_reset(project: Project) -> None:
 
 
 def _has_volumes(project: Project) -> bool:
-    name = _project_label(project)
+    name = project_label(project)
     result = project.runner.capture(
         ["docker", "volume", "ls", "-q", "--filter", f"label=com.docker.compose.project={name}"], check=False,
     )
@@ -276,6 +276,6 @@ def doctor(c: Context, settings: bool = True) -> None:
         raise StackError(f"doctor found problems: {', '.join(failed)}")
 
 
-def _project_label(project: Project) -> str:
+def project_label(project: Project) -> str:
     compose = project.compose()
     return compose.project_name or project.model().name or project.settings.directory.name

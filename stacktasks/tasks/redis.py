@@ -1,0 +1,140 @@
+"""The redis namespace: flush-ratelimits, flush, count, cli."""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING
+
+from invoke.context import Context
+
+from ..errors import StackError
+from . import remainder_argv, stack_task
+
+if TYPE_CHECKING:
+    from ..project import Project
+    from ..redisops import RedisTarget
+
+
+def _target(c: Context) -> tuple[Project, RedisTarget]:
+    from ..project import Project
+    from ..redisops import resolve_redis
+
+    project = Project.from_context(c)
+    return project, resolve_redis(project)
+
+
+def _print_counts(counts: dict[str, tuple[int, list[str]]], verb: str) -> None:
+    for pattern, (number, samples) in counts.items():
+        print(f"{number} keys match {pattern!r}{verb}")
+        for sample in samples:
+            print(f"  {sample}")
+
+
+@stack_task(
+    name="flush-ratelimits",
+    iterable=["pattern"],
+    help={
+        "pattern": "a key pattern to delete (repeatable; default: redis.ratelimit_patterns)",
+        "dry-run": "count the matching keys and show a few; delete nothing",
+        "yes": "confirm without asking (asked only on a protected stage)",
+    },
+)
+def flush_ratelimits(
+    c: Context, pattern: list[str] | None = None, dry_run: bool = False, yes: bool = False,
+) -> None:
+    """Delete the rate-limit keys: SCAN + UNLINK in pipelined batches, never KEYS; any key bytes."""
+    from ..redisops import count_patterns, flush_patterns
+    from ..safety import confirm
+
+    project, target = _target(c)
+    patterns = list(pattern or []) or list(project.settings.redis.ratelimit_patterns)
+    if not patterns:
+        raise StackError("no pattern given and redis.ratelimit_patterns is empty", code=2)
+    if dry_run or project.runner.dry:
+        project.runner.note(f"count keys matching {', '.join(patterns)} in {target.display()}")
+        _print_counts(count_patterns(project, target, patterns), " (dry run: nothing deleted)")
+        return
+    if project.settings.is_protected:
+        confirm(f"delete keys matching {', '.join(patterns)} in {target.display()}", yes=yes, protected=True,
+                expected=_label(project))
+    meter = _meter("deleted")
+    deleted = flush_patterns(project, target, patterns, progress=meter)
+    _clear_meter(meter)
+    for name, number in deleted.items():
+        print(f"deleted {number} keys matching {name!r}")
+
+
+@stack_task(
+    help={
+        "yes": "confirm without asking (for scripts)",
+    }
+)
+def flush(c: Context, yes: bool = False) -> None:
+    """Empty the configured logical database (FLUSHDB ASYNC); other databases are untouched. Asks first."""
+    from ..redisops import flush_database
+    from ..safety import confirm
+
+    project, target = _target(c)
+    confirm(f"delete every key in {target.display()}", yes=yes, protected=project.settings.is_protected,
+            expected=_label(project), dry=project.runner.dry)
+    project.runner.note(f"FLUSHDB ASYNC on {target.display()}")
+    if project.runner.dry:
+        return
+    flush_database(project, target)
+    print(f"flushed {target.display()}")
+
+
+@stack_task(help={"pattern": "the key pattern, e.g. 'session:*'"})
+def count(c: Context, pattern: str) -> None:
+    """Count the keys matching a pattern (SCAN, never KEYS) and show a few of them."""
+    from ..redisops import count_patterns
+
+    project, target = _target(c)
+    _print_counts(count_patterns(project, target, [pattern]), "")
+
+
+@stack_task(help={"args": "a command for redis-cli (or give it after --); none: interactive"})
+def cli(c: Context, args: str = "") -> None:
+    """Open redis-cli on the configured database (in the redis service when there is one)."""
+    import shlex
+
+    from ..project import interactive_terminal
+    from ..redisops import cli_argv
+
+    project, target = _target(c)
+    extra = shlex.split(args) + remainder_argv(c)
+    argv, env = cli_argv(project, target, extra, interactive=interactive_terminal() and not extra)
+    code = project.runner.run(argv, check=False, extra_env=env)
+    if code:
+        raise StackError(f"redis-cli exited with {code}", code=code)
+
+
+def _label(project: Project) -> str:
+    from .stack import project_label
+
+    return project_label(project)
+
+
+class _Meter:
+    def __init__(self, verb: str) -> None:
+        self.verb = verb
+        self.shown = False
+
+    def __call__(self, number: int) -> None:
+        if number and number % 10000 < 1000:
+            sys.stderr.write(f"\r{self.verb} {number} keys")
+            sys.stderr.flush()
+            self.shown = True
+
+
+def _meter(verb: str) -> _Meter | None:
+    try:
+        return _Meter(verb) if sys.stderr.isatty() else None
+    except (ValueError, AttributeError):
+        return None
+
+
+def _clear_meter(meter: _Meter | None) -> None:
+    if meter and meter.shown:
+        sys.stderr.write("\r\033[K")
+        sys.stderr.flush()
