@@ -277,5 +277,8 @@ def doctor(c: Context, settings: bool = True) -> None:
 
 
 def project_label(project: Project) -> str:
+    """The name typed to confirm on a protected stage: compose's project name, else the folder's."""
+    if not project.has_compose_files():
+        return project.settings.project_name or project.settings.directory.name
     compose = project.compose()
     return compose.project_name or project.model().name or project.settings.directory.name
