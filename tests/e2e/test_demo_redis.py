@@ -31,7 +31,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     project = tmp_path_factory.mktemp("e2e-redis") / "demo"
     shutil.copytree(REPO / "examples/demo", project,
                     ignore=shutil.ignore_patterns(".env", "backups", "dist", "__pycache__"))
-    env_lines = (REPO / "examples/demo/.env.example").read_text().splitlines() + [f"REDIS_PORT={PORT}"]
+    env_lines = [*(REPO / "examples/demo/.env.example").read_text().splitlines(), f"REDIS_PORT={PORT}"]
     (project / ".env").write_text("\n".join(env_lines) + "\n")
     (project / "compose.noports.yaml").write_text("services:\n  redis:\n    ports: !reset []\n")
     if not (REPO / "examples/demo/standins.env").exists():
@@ -68,7 +68,7 @@ def test_without_a_published_port_the_work_runs_inside_the_service(demo: Path) -
     assert up.returncode == 0, up.stderr
     published = subprocess.run(["docker", "compose", "-p", PROJECT, "port", "redis", "6379"], cwd=demo,
                                capture_output=True, text=True)
-    assert published.returncode != 0 or not published.stdout.strip().rsplit(":", 1)[-1].strip("0")
+    assert published.stdout.strip() in ("", ":0")  # nothing published now
     redis_cli(demo, "FLUSHDB\n" + "".join(f"SET ratelimit:n{i} 1\n" for i in range(3000))
               + 'SET "ratelimit:user 42" 1\nSET "ratelimit:line\\nbreak" 1\nSET "ratelimit:\\xff\\xfe" 1\n'
               + "SET session:1 1\nSET ratelimits:x 1\nSELECT 1\nSET ratelimit:other-db 1\n")

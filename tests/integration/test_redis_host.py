@@ -226,3 +226,15 @@ def test_cli_runs_a_redis_cli_command_on_the_configured_database(
     result = run_inv(project, "redis.cli", "--", "dbsize")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "3"
+
+
+def test_without_hiredis_redis_pys_own_encoding_deletes_the_same_keys(
+    server: tuple[redis.Redis, redis.Redis],
+) -> None:
+    from stacktasks.redisops import redis_py_packer, unlink_matching
+
+    main, _ = server
+    fill(main, [*AWKWARD_MATCHING, *NOT_MATCHING, *(f"ratelimit:{i}".encode() for i in range(20_000))])
+    deleted = unlink_matching(main, b"ratelimit:*", pack=redis_py_packer(main))
+    assert deleted == 20_000 + len(AWKWARD_MATCHING)
+    assert sorted(main.scan_iter()) == sorted(NOT_MATCHING)
