@@ -25,19 +25,25 @@ def collection(**overrides: Any) -> Any:
     from invoke.collection import Collection
 
     from .settings import COLLECTION_KEY, check_overrides, placeholder_tree
-    from .tasks import db, redis, stack
+    from .tasks import aliases, db, env, front, redis, stack
 
+    # (namespace, module, task functions); the root tasks first.
+    layout = [
+        ("", stack, ("up", "down", "ps", "logs", "restart", "exec_", "shell", "rebuild", "reset", "test",
+                     "doctor", "onboard")),
+        ("db", db, ("migrate", "makemigrations", "shell", "backup", "backups", "restore", "undo")),
+        ("redis", redis, ("flush_ratelimits", "flush", "count", "cli")),
+        ("front", front, ("build", "watch")),
+        ("env", env, ("init", "check", "show")),
+        ("aliases", aliases, ("just", "make")),
+    ]
     ns = Collection()
-    for name in ("up", "down", "ps", "logs", "restart", "exec_", "shell", "rebuild", "reset", "test", "doctor"):
-        ns.add_task(getattr(stack, name))
-    db_tasks = Collection("db")
-    for name in ("migrate", "makemigrations", "shell", "backup", "backups", "restore", "undo"):
-        db_tasks.add_task(getattr(db, name))
-    ns.add_collection(db_tasks)
-    redis_tasks = Collection("redis")
-    for name in ("flush_ratelimits", "flush", "count", "cli"):
-        redis_tasks.add_task(getattr(redis, name))
-    ns.add_collection(redis_tasks)
+    for namespace, module, names in layout:
+        target = ns if not namespace else Collection(namespace)
+        for name in names:
+            target.add_task(getattr(module, name))
+        if namespace:
+            ns.add_collection(target)
     ns.configure(
         {
             # Every key present (as None) so that INVOKE_STACKTASKS_* can reach it.

@@ -98,11 +98,94 @@ def check_roles(project: Project) -> list[Check]:
     return checks
 
 
+def check_ports(project: Project) -> Check:
+    """Host ports the stack publishes that something else already holds (up would fail on them)."""
+    import errno
+    import socket
+
+    try:
+        compose = project.compose()
+        model = project.model()
+        running = compose.running_services()
+    except StackError as error:
+        return Check("host ports", False, f"not checked: {error.message}")
+    taken, free = [], 0
+    for service in model.default_services(project.settings.profiles):
+        if service in running:
+            continue  # its ports are ours
+        for host_ip, published, _ in model.published_ports(service):
+            family = socket.AF_INET6 if ":" in host_ip else socket.AF_INET
+            with socket.socket(family, socket.SOCK_STREAM) as probe:
+                # As a real listener does (docker-proxy included): closed connections still in
+                # TIME-WAIT must not count as taken.
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                try:
+                    probe.bind((host_ip or "", published))
+                    free += 1
+                except OSError as error:
+                    if error.errno == errno.EADDRINUSE:
+                        taken.append(f"{published} ({service})")
+    if taken:
+        return Check("host ports", False, f"already taken: {', '.join(taken)}",
+                     "stop what holds them, or change the published ports in your .env")
+    return Check("host ports", True, f"{free} ports free" if free else "nothing to publish, or all ours")
+
+
+#: Below this, image builds and database volumes start failing in confusing ways.
+LOW_DISK = 2_000_000_000
+
+
+def check_engine_disk(project: Project) -> Check:
+    result = project.runner.capture(["docker", "info", "--format", "{{.DockerRootDir}}"], check=False)
+    root = result.stdout.strip()
+    if result.returncode != 0 or not root:
+        return Check("engine disk", False, "not checked: the engine did not answer")
+    try:
+        usage = shutil.disk_usage(root)
+    except OSError:
+        return Check("engine disk", True, f"{root} is not on this host (remote engine): not checked")
+    free = f"{usage.free / 1e9:.1f} GB free in {root}"
+    if usage.free < LOW_DISK:
+        return Check("engine disk", False, free, "docker system prune, or free disk space")
+    return Check("engine disk", True, free)
+
+
+def check_pg_client(project: Project) -> Check:
+    """Which pg_dump db.backup would use, against the server's major version."""
+    from .postgres import connect, host_tool_major, resolve_target, server_major
+
+    try:
+        target = resolve_target(project)
+    except StackError:
+        return Check("pg client", True, "no database configured")
+    if target.kind == "service":
+        return Check("pg client", True, f"runs inside service {target.service}: always the server's version")
+    host = host_tool_major("pg_dump")
+    try:
+        conn = connect(target)
+    except StackError as error:
+        return Check("pg client", True, f"host pg_dump {host or 'missing'}; server not reachable ({error.message})")
+    try:
+        server = server_major(conn)
+    finally:
+        conn.close()
+    if host is None or host < server:
+        image = project.settings.db.client_image.format(major=server)
+        return Check("pg client", True, f"host pg_dump {host or 'missing'}, server {server}: "
+                                        f"db.backup will use the {image} image")
+    return Check("pg client", True, f"host pg_dump {host}, server {server}")
+
+
 def run_checks(project: Project) -> list[Check]:
     checks = [check_docker_cli(project), check_compose(project), check_engine(project)]
     checks.append(check_compose_files(project))
+    if checks[2].ok:
+        checks.append(check_engine_disk(project))
+    if checks[3].ok:
+        checks.append(check_ports(project))
     checks += check_env_files(project)
     checks += check_roles(project)
+    checks.append(check_pg_client(project))
     return checks
 
 

@@ -58,6 +58,17 @@ def invoke_layers(config: Any) -> list[tuple[Mapping[str, Any], str, bool]]:
     return layers
 
 
+def settings_from_context(c: Any, flags: Mapping[str, Any] | None = None) -> Settings:
+    """The settings alone (no env files loaded): for tasks that make or inspect the env files."""
+    config = c.config
+    return resolve(
+        project_root(config),
+        collection_overrides=config.get(COLLECTION_KEY) or None,
+        invoke_layers=invoke_layers(config),
+        flags=flags,
+    )
+
+
 @dataclass
 class Project:
     settings: Settings
@@ -69,12 +80,7 @@ class Project:
     @classmethod
     def from_context(cls, c: Any, flags: Mapping[str, Any] | None = None) -> Project:
         config = c.config
-        settings = resolve(
-            project_root(config),
-            collection_overrides=config.get(COLLECTION_KEY) or None,
-            invoke_layers=invoke_layers(config),
-            flags=flags,
-        )
+        settings = settings_from_context(c, flags)
         return cls.from_settings(settings, dry=bool(config.run.dry), echo=bool(config.run.echo))
 
     @classmethod

@@ -41,6 +41,7 @@ class AppSettings:
     prefix: list[str] = field(default_factory=list, metadata=ARGV)
     migrate: str | None = None
     makemigrations: str | None = None
+    seed: list[str] = field(default_factory=list, metadata=ARGV)
     test: list[str] = field(default_factory=lambda: ["pytest"], metadata=ARGV)
     test_service: str | None = None
     test_compose_files: list[str] = field(default_factory=list)
@@ -75,6 +76,7 @@ class FrontSettings:
     service: str | None = None
     build: list[str] = field(default_factory=list, metadata=ARGV)
     dist: str | None = None
+    watch: list[str] = field(default_factory=list)
 
 
 @dataclass

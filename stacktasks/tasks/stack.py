@@ -282,3 +282,35 @@ def project_label(project: Project) -> str:
         return project.settings.project_name or project.settings.directory.name
     compose = project.compose()
     return compose.project_name or project.model().name or project.settings.directory.name
+
+
+
+@stack_task(
+    help={
+        "yes": "confirm without asking (asked only on a protected stage)",
+        "seed": "run app.seed even though the database was not new",
+        "build": "build images first (default; --no-build skips)",
+    }
+)
+def onboard(c: Context, yes: bool = False, seed: bool = False, build: bool = True) -> None:
+    """From a fresh clone to a running stack: checks, env files, build, up (healthy), migrations,
+    the seed step (app.seed) on a new database, then the URLs. Safe to run again."""
+    from ..onboarding import onboard_project
+    from ..project import settings_from_context
+    from ..safety import confirm
+
+    settings = settings_from_context(c)
+    dry = bool(c.config.run.dry)
+    if settings.is_protected:
+        confirm(f"onboard stage {settings.stage}: build and start the stack", yes=yes, protected=True,
+                expected=settings.project_name or settings.directory.name, dry=dry)
+    report = onboard_project(c, settings, build=build, seed=seed)
+    if report is None:
+        return
+    for step in report.steps:
+        print(f"{'changed' if step.changed else 'same':<8} {step.name}: {step.detail}")
+    if not report.changed:
+        print("nothing changed: this stack was already onboarded")
+    print("\nthe stack is up:" if report.urls else "\nthe stack is up (no published ports)")
+    for url in report.urls:
+        print(f"  {url}")

@@ -1,0 +1,93 @@
+"""The env namespace: init, check, show."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from invoke.context import Context
+
+from ..errors import StackError
+from . import stack_task
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+@stack_task(help={"force": "overwrite env files that exist (they are replaced by a fresh copy of the example)"})
+def init(c: Context, force: bool = False) -> None:
+    """Create each env file from its .env.example; empty secret values (*_SECRET, *_KEY, *_PASSWORD…)
+    get generated secrets. Existing files are never overwritten without --force."""
+    from ..envsetup import init_env_files, require_examples
+    from ..project import settings_from_context
+
+    config = c.config
+    # Settings only: the env files are what is being made, so they are not loaded first.
+    settings = settings_from_context(c)
+    require_examples(settings)
+    dry = bool(config.run.dry)
+    result = init_env_files(settings, force=force, dry=dry)
+    prefix = "[dry-run] would create" if dry else "created"
+    for path in result.created:
+        generated = result.generated.get(path) or []
+        note = f" (generated: {', '.join(generated)})" if generated else ""
+        print(f"{prefix} {_shown(path)}{note}")
+    for path in result.kept:
+        print(f"kept {_shown(path)}: it exists (--force replaces it)")
+    for path in result.no_example:
+        print(f"missing {_shown(path)}: no example to create it from")
+    if result.no_example:
+        raise StackError("required env files have no example", hint="create them by hand")
+
+
+@stack_task()
+def check(c: Context) -> None:
+    """Compare each env file with its example: keys missing (an error), extra or left empty."""
+    from ..envsetup import compare_env_files
+    from ..project import settings_from_context
+
+    settings = settings_from_context(c)
+    comparisons = compare_env_files(settings)
+    if not comparisons:
+        print("no env file has an example to compare with")
+        return
+    failed = []
+    for item in comparisons:
+        name = _shown(item.path)
+        if not item.exists:
+            fix = f" (inv env.init creates it from {_shown(item.example)})" if item.example else ""
+            print(f"FAIL {name}: missing{fix}")
+            failed.append(name)
+            continue
+        status = "FAIL" if item.missing else "ok  "
+        print(f"{status} {name} against {_shown(item.example) if item.example else '?'}")
+        for key in item.missing:
+            print(f"     missing: {key}")
+        for key in item.extra:
+            print(f"     extra:   {key} (not in the example)")
+        for key in item.empty:
+            print(f"     empty:   {key} (the example has a value)")
+        if item.missing:
+            failed.append(name)
+    if failed:
+        raise StackError(f"env files lack keys: {', '.join(failed)}", hint="add them, or run inv env.init --force")
+
+
+@stack_task()
+def show(c: Context) -> None:
+    """Print every value the env files define, where it came from, secrets masked."""
+    from ..envsetup import resolved_values
+    from ..project import Project
+
+    project = Project.from_context(c)
+    rows = resolved_values(project.env)
+    if not rows:
+        print("no values: no env file was found")
+        return
+    width = max(len(key) for key, _, _ in rows)
+    value_width = min(48, max(len(value) for _, value, _ in rows))
+    for key, value, source in rows:
+        print(f"{key:<{width}}  {value:<{value_width}}  {_shown(Path(source)) if '/' in source else source}")
