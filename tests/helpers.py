@@ -64,3 +64,30 @@ def require(reason: str | None) -> None:
     if os.environ.get("CI") == "true":
         pytest.fail(f"CI must run this tier, but {reason}")
     pytest.skip(reason)
+
+
+def copy_demo(destination: Path, ports: dict[str, str] | None = None, *, with_env: bool = True) -> Path:
+    """A fresh copy of the demo project, as a teammate's clone would be.
+
+    ``ports`` go into its .env (after the example's values) so that each test stack publishes its
+    own; without ``with_env`` the copy has no .env, as a new clone (and no tasks.py: `stack` runs it).
+    """
+    ignored = [".env", "backups", "dist", "__pycache__"] + ([] if with_env else ["tasks.py"])
+    shutil.copytree(REPO / "examples/demo", destination, ignore=shutil.ignore_patterns(*ignored))
+    if with_env:
+        lines = (REPO / "examples/demo/.env.example").read_text().splitlines()
+        lines += [f"{key}={value}" for key, value in (ports or {}).items()]
+        (destination / ".env").write_text("\n".join(lines) + "\n")
+    if not (REPO / "examples/demo/standins.env").exists():
+        (destination / "standins.env").write_text("")  # public images: nothing to stand in
+    return destination
+
+
+def env_project(root: Path, env: dict[str, str], pyproject: str = "") -> Path:
+    """A project with no compose file: a tasks.py with the collection, a .env, maybe a pyproject."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "tasks.py").write_text("from stacktasks import collection\nns = collection()\n")
+    (root / ".env").write_text("".join(f"{key}={value}\n" for key, value in env.items()))
+    if pyproject:
+        (root / "pyproject.toml").write_text(pyproject)
+    return root

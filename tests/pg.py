@@ -134,9 +134,6 @@ def scalar(dbname: str, query: str) -> Any:
 
 def url_project(root: Path, url: str, pyproject: str = "") -> Path:
     """A project whose database is an external URL in its .env (no compose file)."""
-    root.mkdir(parents=True, exist_ok=True)
-    (root / "tasks.py").write_text("from stacktasks import collection\nns = collection()\n")
-    (root / ".env").write_text(f"DATABASE_URL={url}\n")
-    if pyproject:
-        (root / "pyproject.toml").write_text(pyproject)
-    return root
+    from tests.helpers import env_project
+
+    return env_project(root, {"DATABASE_URL": url}, pyproject)

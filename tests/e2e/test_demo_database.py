@@ -7,7 +7,6 @@ service through its published port. The tests share one stack and run in file or
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import urllib.request
 from collections.abc import Iterator
@@ -17,7 +16,7 @@ import psycopg
 import pytest
 
 from tests import pg
-from tests.helpers import REPO, engine_missing, require, run_inv
+from tests.helpers import copy_demo, engine_missing, require, run_inv
 
 PROJECT = "stacktasks-e2e-db"
 PORTS = {"APP_PORT": "29000", "DB_PORT": "29432", "REDIS_PORT": "29379"}
@@ -28,14 +27,7 @@ DEMO_URL = f"postgresql://demo:demo-password@127.0.0.1:{PORTS['DB_PORT']}/demo"
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     require(engine_missing())
-    project = tmp_path_factory.mktemp("e2e-db") / "demo"
-    shutil.copytree(REPO / "examples/demo", project,
-                    ignore=shutil.ignore_patterns(".env", "backups", "dist", "__pycache__"))
-    env_lines = (REPO / "examples/demo/.env.example").read_text().splitlines()
-    env_lines += [f"{key}={value}" for key, value in PORTS.items()]
-    (project / ".env").write_text("\n".join(env_lines) + "\n")
-    if not (REPO / "examples/demo/standins.env").exists():
-        (project / "standins.env").write_text("")
+    project = copy_demo(tmp_path_factory.mktemp("e2e-db") / "demo", PORTS)
     up = run_inv(project, "up", env=ENV)
     assert up.returncode == 0, up.stdout + up.stderr
     yield project

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import urllib.request
@@ -15,7 +14,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from tests.helpers import REPO, engine_missing, require
+from tests.helpers import copy_demo, engine_missing, require
 
 PROJECT = "stacktasks-e2e-onboard"
 PORTS = {"APP_PORT": "32000", "DB_PORT": "32432", "REDIS_PORT": "32379"}
@@ -31,11 +30,7 @@ def stack(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
 @pytest.fixture(scope="module")
 def fresh_clone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     require(engine_missing())
-    project = tmp_path_factory.mktemp("onboard") / "demo"
-    shutil.copytree(REPO / "examples/demo", project,
-                    ignore=shutil.ignore_patterns(".env", "backups", "dist", "__pycache__", "tasks.py"))
-    if not (REPO / "examples/demo/standins.env").exists():
-        (project / "standins.env").write_text("")
+    project = copy_demo(tmp_path_factory.mktemp("onboard") / "demo", with_env=False)
     yield project
     subprocess.run(["docker", "compose", "-p", PROJECT, "down", "-v", "--remove-orphans"],
                    cwd=project, capture_output=True)

@@ -7,7 +7,6 @@ work runs inside the service. Both paths, in file order, on one stack (only its 
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +14,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from tests.helpers import REPO, engine_missing, require, run_inv
+from tests.helpers import copy_demo, engine_missing, require, run_inv
 
 PROJECT = "stacktasks-e2e-redis"
 PORT = "30379"
@@ -28,14 +27,8 @@ KEPT = [b"session:1", b"ratelimits:x", b"cache:ratelimit:1"]
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     require(engine_missing())
-    project = tmp_path_factory.mktemp("e2e-redis") / "demo"
-    shutil.copytree(REPO / "examples/demo", project,
-                    ignore=shutil.ignore_patterns(".env", "backups", "dist", "__pycache__"))
-    env_lines = [*(REPO / "examples/demo/.env.example").read_text().splitlines(), f"REDIS_PORT={PORT}"]
-    (project / ".env").write_text("\n".join(env_lines) + "\n")
+    project = copy_demo(tmp_path_factory.mktemp("e2e-redis") / "demo", {"REDIS_PORT": PORT})
     (project / "compose.noports.yaml").write_text("services:\n  redis:\n    ports: !reset []\n")
-    if not (REPO / "examples/demo/standins.env").exists():
-        (project / "standins.env").write_text("")
     up = run_inv(project, "up", "-s", "redis", env=ENV)
     assert up.returncode == 0, up.stdout + up.stderr
     yield project

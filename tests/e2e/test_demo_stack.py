@@ -7,14 +7,13 @@ rebuild, then reset.
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import REPO, engine_missing, require, run_inv
+from tests.helpers import copy_demo, engine_missing, require, run_inv
 
 PROJECT = "stacktasks-e2e"
 PORTS = {"APP_PORT": "28000", "DB_PORT": "25432", "REDIS_PORT": "26379"}
@@ -42,15 +41,7 @@ def labelled(kind: str) -> list[str]:
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     require(engine_missing())
-    standins = REPO / "examples/demo/standins.env"
-    project = tmp_path_factory.mktemp("e2e") / "demo"
-    shutil.copytree(REPO / "examples/demo", project,
-                    ignore=shutil.ignore_patterns(".env", "backups", "dist", "__pycache__"))
-    env_lines = (REPO / "examples/demo/.env.example").read_text().splitlines()
-    env_lines += [f"{key}={value}" for key, value in PORTS.items()]
-    (project / ".env").write_text("\n".join(env_lines) + "\n")
-    if not standins.exists():
-        (project / "standins.env").write_text("")
+    project = copy_demo(tmp_path_factory.mktemp("e2e") / "demo", PORTS)
     up = run_inv(project, "up", env=ENV)
     assert up.returncode == 0, up.stdout + up.stderr
     yield project

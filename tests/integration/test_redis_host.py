@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from tests.helpers import INV, require, run_inv
+from tests.helpers import INV, env_project, require, run_inv
 
 HOST_URL = os.environ.get("STACKTASKS_TEST_REDIS_URL", "redis://127.0.0.1:6379")
 DB, OTHER_DB = 11, 12
@@ -49,12 +49,7 @@ def server() -> Iterator[tuple[redis.Redis, redis.Redis]]:
 
 
 def project_for(root: Path, url: str, pyproject: str = "") -> Path:
-    root.mkdir(parents=True, exist_ok=True)
-    (root / "tasks.py").write_text("from stacktasks import collection\nns = collection()\n")
-    (root / ".env").write_text(f"REDIS_URL={url}\n")
-    if pyproject:
-        (root / "pyproject.toml").write_text(pyproject)
-    return root
+    return env_project(root, {"REDIS_URL": url}, pyproject)
 
 
 @pytest.fixture()
