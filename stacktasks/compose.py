@@ -117,6 +117,17 @@ class ComposeModel:
         return [s for s in self.services if not self.profiles(s) or active & set(self.profiles(s))]
 
 
+def stage_files(settings: Settings) -> list[str]:
+    """compose_files with ``{stage}`` filled in; a per-stage overlay that does not exist is left out."""
+    files = []
+    for name in settings.compose_files:
+        path = name.format(stage=settings.stage)
+        if path != name and not (settings.directory / path).is_file():
+            continue
+        files.append(path)
+    return files
+
+
 @dataclass
 class Compose:
     """Compose argv for one project: its command, files, name, profiles and directory."""
@@ -130,7 +141,7 @@ class Compose:
 
     def __post_init__(self) -> None:
         if not self.files:
-            self.files = list(self.settings.compose_files)
+            self.files = stage_files(self.settings)
         if self.project_name is None:
             self.project_name = self.settings.project_name
 

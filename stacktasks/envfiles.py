@@ -28,6 +28,22 @@ SECRET_ASSIGNMENT = re.compile(r"(?P<key>\b[A-Za-z_][A-Za-z0-9_]*)=(?P<value>[^\
 MASK = "***"
 #: Shorter secrets are only masked in KEY=VALUE and URL form, not as bare words in any text.
 MIN_BARE_SECRET = 6
+#: A long enough secret is masked as a bare word whatever it is made of.
+LONG_SECRET = 16
+
+
+def maskable_as_word(secret: str) -> bool:
+    """Whether a secret is masked wherever it appears, not only in URL and KEY=VALUE form.
+
+    Dev defaults such as `postgres` or `shootout` are often also the user, database and folder
+    names; masking them as words would hide those too (`-U ***`, `/srv/***/backups`), so a bare
+    word is masked only when it looks like a secret: mixed character kinds, or long.
+    """
+    if len(secret) < MIN_BARE_SECRET:
+        return False
+    kinds = sum((any(c.islower() for c in secret), any(c.isupper() for c in secret),
+                 any(c.isdigit() for c in secret), any(not c.isalnum() for c in secret)))
+    return kinds >= 2 or len(secret) >= LONG_SECRET
 
 
 def is_secret_key(key: str) -> bool:
@@ -53,7 +69,7 @@ class Masker:
             text,
         )
         for secret in sorted(self.secrets, key=len, reverse=True):
-            if len(secret) >= MIN_BARE_SECRET:
+            if maskable_as_word(secret):
                 text = re.sub(rf"(?<![\w]){re.escape(secret)}(?![\w])", MASK, text)
         return text
 

@@ -15,12 +15,22 @@ if TYPE_CHECKING:
     from ..redisops import RedisTarget
 
 
-def _target(c: Context) -> tuple[Project, RedisTarget]:
+def _target(c: Context, *, tolerate_down: bool = False) -> tuple[Project, RedisTarget]:
+    """The project and its Redis; with ``tolerate_down`` (a dry run) a stopped service still gives a plan."""
+    from dataclasses import replace
+
     from ..project import Project
-    from ..redisops import resolve_redis
+    from ..redisops import parse_redis_url, resolve_redis
 
     project = Project.from_context(c)
-    return project, resolve_redis(project)
+    try:
+        return project, resolve_redis(project)
+    except StackError:
+        if not tolerate_down:
+            raise
+        url = project.env.values.get(project.settings.redis.url_env) or "redis://redis:6379/0"
+        target = parse_redis_url(url, project.settings.redis.url_env)
+        return project, replace(target, service=target.host, in_service=True)
 
 
 def _print_counts(counts: dict[str, tuple[int, list[str]]], verb: str) -> None:
@@ -46,13 +56,18 @@ def flush_ratelimits(
     from ..redisops import count_patterns, flush_patterns
     from ..safety import confirm
 
-    project, target = _target(c)
+    project, target = _target(c, tolerate_down=bool(c.config.run.dry))
     patterns = list(pattern or []) or list(project.settings.redis.ratelimit_patterns)
     if not patterns:
         raise StackError("no pattern given and redis.ratelimit_patterns is empty", code=2)
     if dry_run or project.runner.dry:
-        project.runner.note(f"count keys matching {', '.join(patterns)} in {target.display()}")
-        _print_counts(count_patterns(project, target, patterns), " (dry run: nothing deleted)")
+        project.runner.note(f"SCAN MATCH {' / '.join(patterns)} COUNT 5000 + pipelined UNLINK in {target.display()}")
+        try:
+            _print_counts(count_patterns(project, target, patterns), " (dry run: nothing deleted)")
+        except StackError as error:
+            if dry_run:
+                raise
+            project.runner.note(f"not counted: {error.message}")  # Invoke's --dry shows the plan regardless
         return
     if project.settings.is_protected:
         confirm(f"delete keys matching {', '.join(patterns)} in {target.display()}", yes=yes, protected=True,
@@ -74,7 +89,7 @@ def flush(c: Context, yes: bool = False) -> None:
     from ..redisops import flush_database
     from ..safety import confirm
 
-    project, target = _target(c)
+    project, target = _target(c, tolerate_down=bool(c.config.run.dry))
     confirm(f"delete every key in {target.display()}", yes=yes, protected=project.settings.is_protected,
             expected=_label(project), dry=project.runner.dry)
     project.runner.note(f"FLUSHDB ASYNC on {target.display()}")

@@ -9,7 +9,7 @@ import pytest
 from stacktasks.compose import Compose, ComposeModel, ComposeVersion, parse_version
 from stacktasks.errors import StackError
 from stacktasks.runner import Runner
-from stacktasks.settings import resolve
+from stacktasks.settings import Settings, resolve
 
 V2 = ComposeVersion(("docker", "compose"), (2, 40, 3), "2.40.3")
 V1 = ComposeVersion(("docker-compose",), (1, 29, 2), "1.29.2")
@@ -95,3 +95,13 @@ def test_default_services_leave_out_inactive_profiles() -> None:
     model = ComposeModel.from_config({"services": {"app": {}, "frontend": {"profiles": ["build"]}}})
     assert model.default_services([]) == ["app"]
     assert model.default_services(["build"]) == ["app", "frontend"]
+
+
+def test_a_per_stage_overlay_applies_only_where_it_exists(tmp_path: Path) -> None:
+    from stacktasks.compose import stage_files
+
+    (tmp_path / "docker-compose.prod.yml").write_text("services: {}\n")
+    settings = Settings(root=tmp_path, compose_files=["docker-compose.yml", "docker-compose.{stage}.yml"])
+    assert stage_files(settings) == ["docker-compose.yml"]
+    settings.stage = "prod"
+    assert stage_files(settings) == ["docker-compose.yml", "docker-compose.prod.yml"]

@@ -74,6 +74,20 @@ def test_secret_assignments_are_masked_but_others_kept() -> None:
 
 
 def test_a_password_inside_a_database_url_is_learned_as_a_secret(tmp_path: Path) -> None:
-    (tmp_path / ".env").write_text("DATABASE_URL=postgresql://u:longpassword@db/x\n")
+    (tmp_path / ".env").write_text("DATABASE_URL=postgresql://u:long-Pass-123@db/x\n")
     env = load_env_files([(tmp_path / ".env", False)], process_env={})
-    assert env.masker("password is longpassword") == "password is ***"
+    assert env.masker("password is long-Pass-123") == "password is ***"
+
+
+def test_a_dev_default_password_that_is_also_a_name_is_masked_only_in_secret_positions() -> None:
+    masker = Masker()
+    masker.add("postgres")
+    assert masker("psql -U postgres -d postgres") == "psql -U postgres -d postgres"
+    assert masker("postgres://postgres:postgres@db/app") == "postgres://postgres:***@db/app"
+    assert masker("POSTGRES_PASSWORD=postgres") == "POSTGRES_PASSWORD=***"
+
+
+def test_a_secret_looking_value_is_masked_wherever_it_appears() -> None:
+    masker = Masker()
+    masker.add("s3cret-Value")
+    assert masker("connecting with s3cret-Value now") == "connecting with *** now"

@@ -1,0 +1,1 @@
+# placeholder: the seed's Django entry point (stacktasks detects Django by it)
