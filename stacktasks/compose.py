@@ -111,6 +111,19 @@ class ComposeModel:
                     ports.append((ip, int(parts[-2]), int(parts[-1])))
         return ports
 
+    def with_dependencies(self, services: Sequence[str]) -> list[str]:
+        """``services`` and everything they depend on, transitively (what `up` starts)."""
+        found: list[str] = []
+        pending = list(services)
+        while pending:
+            service = pending.pop()
+            if service in found:
+                continue
+            found.append(service)
+            depends = self.services.get(service, {}).get("depends_on") or []
+            pending += list(depends)  # a list, or a mapping of name -> condition
+        return found
+
     def default_services(self, active_profiles: Sequence[str]) -> list[str]:
         """Services `up` starts: those with no profile or an active one."""
         active = set(active_profiles)

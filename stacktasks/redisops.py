@@ -355,7 +355,10 @@ def count_patterns(project: Project, target: RedisTarget, patterns: Iterable[str
 
 
 def flush_database(project: Project, target: RedisTarget) -> None:
-    """FLUSHDB ASYNC of the target's logical database only."""
+    """FLUSHDB ASYNC of the target's logical database only (under dry-run: what would run)."""
+    if not target.in_service and project.runner.dry:
+        project.runner.note(f"FLUSHDB ASYNC on {target.display()}")
+        return
     if target.in_service:
         assert target.service
         compose = project.compose()

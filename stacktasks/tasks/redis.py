@@ -92,11 +92,9 @@ def flush(c: Context, yes: bool = False) -> None:
     project, target = _target(c, tolerate_down=bool(c.config.run.dry))
     confirm(f"delete every key in {target.display()}", yes=yes, protected=project.settings.is_protected,
             expected=_label(project), dry=project.runner.dry)
-    project.runner.note(f"FLUSHDB ASYNC on {target.display()}")
-    if project.runner.dry:
-        return
     flush_database(project, target)
-    print(f"flushed {target.display()}")
+    if not project.runner.dry:
+        print(f"flushed {target.display()}")
 
 
 @stack_task(help={"pattern": "the key pattern, e.g. 'session:*'"})

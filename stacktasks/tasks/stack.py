@@ -21,7 +21,7 @@ SERVICES_HELP = "services, comma- or space-separated (or give them after --)"
 
 def _wait_wanted(project: Project, services: list[str]) -> bool:
     model = project.model()
-    targets = services or model.default_services(project.settings.profiles)
+    targets = model.with_dependencies(services) if services else model.default_services(project.settings.profiles)
     return any(model.has_healthcheck(service) for service in targets)
 
 
