@@ -53,7 +53,7 @@ def test_a_service_url_is_translated_to_the_published_port(demo: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert result.stdout == f"deleted {2000 + len(AWKWARD)} keys matching 'ratelimit:*'\n"
     assert "exec" not in result.stderr  # worked from this host, through the published port
-    assert sorted(client.scan_iter()) == sorted(KEPT)
+    assert set(client.scan_iter()) == set(KEPT)  # a set: SCAN may repeat a key
 
 
 def test_without_a_published_port_the_work_runs_inside_the_service(demo: Path) -> None:

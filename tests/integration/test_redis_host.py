@@ -72,7 +72,7 @@ def test_only_matching_keys_go_whatever_their_bytes(server: tuple[redis.Redis, r
     result = run_inv(project, "redis.flush-ratelimits")
     assert result.returncode == 0, result.stderr
     assert result.stdout == f"deleted {len(plain) + len(AWKWARD_MATCHING)} keys matching 'ratelimit:*'\n"
-    assert sorted(main.scan_iter(count=1000)) == sorted(NOT_MATCHING)
+    assert set(main.scan_iter(count=1000)) == set(NOT_MATCHING)  # a set: SCAN may repeat a key
     assert other.dbsize() == 10  # another logical database is never touched
 
 
@@ -124,7 +124,7 @@ def test_several_patterns_from_flags_replace_the_configured_ones(
     result = run_inv(project, "redis.flush-ratelimits", "--pattern", "a:*", "--pattern", "b:*")
     assert result.returncode == 0, result.stderr
     assert result.stdout == "deleted 2 keys matching 'a:*'\ndeleted 1 keys matching 'b:*'\n"
-    assert list(main.scan_iter()) == [b"ratelimit:1"]
+    assert set(main.scan_iter()) == {b"ratelimit:1"}
 
 
 def test_a_pattern_with_invalid_utf8_matches_those_bytes(
@@ -135,7 +135,7 @@ def test_a_pattern_with_invalid_utf8_matches_those_bytes(
     result = subprocess.run([INV.encode(), b"redis.flush-ratelimits", b"--pattern", b"rl:\xff:*"], cwd=project,
                             capture_output=True, stdin=subprocess.DEVNULL)
     assert result.returncode == 0, result.stderr
-    assert list(main.scan_iter()) == [b"rl:\xfe:1"]
+    assert set(main.scan_iter()) == {b"rl:\xfe:1"}
 
 
 def test_dry_run_counts_and_shows_samples_but_deletes_nothing(
@@ -231,5 +231,5 @@ def test_without_hiredis_redis_pys_own_encoding_deletes_the_same_keys(
     main, _ = server
     fill(main, [*AWKWARD_MATCHING, *NOT_MATCHING, *(f"ratelimit:{i}".encode() for i in range(20_000))])
     deleted = unlink_matching(main, b"ratelimit:*", pack=redis_py_packer(main))
-    assert deleted == 20_000 + len(AWKWARD_MATCHING)
-    assert sorted(main.scan_iter()) == sorted(NOT_MATCHING)
+    left = sorted(set(main.scan_iter()) - set(NOT_MATCHING))
+    assert (deleted, left) == (20_000 + len(AWKWARD_MATCHING), [])
