@@ -201,7 +201,11 @@ def _backup_before_reset(project: Project) -> None:
         project.runner.note(f"{service} is not running: starting it to back it up first")
         bring_up(project, [service], build=False, wait=True, timeout=0)
     try:
-        result = dump_database(project, reason="before reset", progress=sys.stderr.isatty())
+        from ..postgres import resolve_target, wait_until_ready
+
+        # Just started (or starting): a database without a healthcheck may not accept connections yet.
+        target = wait_until_ready(project, resolve_target(project), project.settings.db.wait_timeout)
+        result = dump_database(project, reason="before reset", target=target, progress=sys.stderr.isatty())
     except StackError as error:
         raise StackError(
             f"backup before reset failed, so nothing was destroyed: {error.message}",
