@@ -24,7 +24,7 @@ def collection(**overrides: Any) -> Any:
     """
     from invoke.collection import Collection
 
-    from .settings import COLLECTION_KEY, check_overrides, placeholder_tree
+    from .keys import COLLECTION_KEY, placeholder_tree
     from .tasks import aliases, db, env, front, redis, stack
 
     # (namespace, module, task functions); the root tasks first.
@@ -48,7 +48,19 @@ def collection(**overrides: Any) -> Any:
         {
             # Every key present (as None) so that INVOKE_STACKTASKS_* can reach it.
             "stacktasks": placeholder_tree(),
-            COLLECTION_KEY: check_overrides(overrides),
+            COLLECTION_KEY: _checked(overrides),
         }
     )
     return ns
+
+
+def _checked(overrides: dict[str, Any]) -> dict[str, Any]:
+    """Overrides checked against the schema at import, so a typo fails on `inv --list` already.
+
+    The schema is only imported when there are overrides: listing tasks stays cheap without.
+    """
+    if not overrides:
+        return {}
+    from .settings import check_overrides
+
+    return check_overrides(overrides)

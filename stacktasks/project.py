@@ -15,8 +15,9 @@ from typing import Any
 from .compose import Compose, ComposeModel, detect_compose
 from .envfiles import LoadedEnv, load_env_files
 from .errors import StackError
+from .keys import COLLECTION_KEY
 from .runner import Runner
-from .settings import COLLECTION_KEY, Settings, flatten, resolve
+from .settings import Settings, flatten, resolve
 
 COMPOSE_FILE_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml")
 

@@ -140,7 +140,7 @@ def _walk(cls: type, prefix: str = "") -> Iterator[tuple[str, type, Field[Any]]]
     """(dotted key, owning dataclass, field) of every settable leaf.
 
     A table is recognised by its default factory being a dataclass, so the walk evaluates no
-    type hints: `placeholder_tree` runs at `inv --list` and must stay cheap.
+    type hints, so building the schema stays cheap.
     """
     for f in fields(cls):
         if f.metadata.get("internal"):
@@ -169,20 +169,11 @@ def tables() -> frozenset[str]:
     return frozenset(key.split(".")[0] for key in schema() if "." in key)
 
 
-#: Where ``collection(**overrides)`` keeps the project's own settings in Invoke's config.
-COLLECTION_KEY = "stacktasks_collection"
 
 
-def placeholder_tree() -> dict[str, Any]:
-    """Every key with the value None: Invoke only maps INVOKE_* variables onto keys it knows."""
-    tree: dict[str, Any] = {}
-    for key, _, _ in _walk(Settings):
-        *path, leaf = key.split(".")
-        node = tree
-        for table in path:
-            node = node.setdefault(table, {})
-        node[leaf] = None
-    return tree
+def setting_keys() -> tuple[str, ...]:
+    """Every settable dotted key, in schema order (keys.SETTING_KEYS must equal this)."""
+    return tuple(key for key, _, _ in _walk(Settings))
 
 
 def flatten(data: Mapping[str, Any], origin: str, prefix: str = "") -> dict[str, Any]:

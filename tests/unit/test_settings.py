@@ -8,8 +8,9 @@ import pytest
 from invoke import Config
 
 from stacktasks.errors import StackError
+from stacktasks.keys import SETTING_KEYS, placeholder_tree
 from stacktasks.project import invoke_layers
-from stacktasks.settings import placeholder_tree, resolve, schema
+from stacktasks.settings import resolve, schema, setting_keys
 
 
 def write_pyproject(root: Path, body: str) -> None:
@@ -112,3 +113,7 @@ def test_env_file_paths_fill_in_the_stage_and_mark_required_ones(tmp_path: Path)
     assert settings.env_file_paths() == [
         (tmp_path / ".env", False), (tmp_path / "env/test.env", False), (tmp_path / "backend/.env", True),
     ]
+
+
+def test_the_keys_registered_at_listing_time_are_exactly_the_schemas() -> None:
+    assert setting_keys() == SETTING_KEYS
