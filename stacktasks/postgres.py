@@ -453,15 +453,26 @@ def _first_line(text: str) -> str:
 
 @contextlib.contextmanager
 def file_in_service(runner: Runner, compose_base: list[str], service: str, path: Path) -> Iterator[str]:
-    """Copy a dump into the db container (pg_restore -j needs a seekable file); removed after."""
+    """Put a dump into the db container (pg_restore -j needs a seekable file); removed after.
+
+    Streamed in through `exec -T … cat` rather than `docker cp`, so the file belongs to the
+    service's own user (images that run as non-root can read it) and stays private (umask 077).
+    """
     import secrets
+    import subprocess
 
     ids = runner.capture([*compose_base, "ps", "-q", service]).stdout.split()
     if not ids:
         raise StackError(f"service {service} is not running", hint=f"inv up -s {service}")
     inside = f"/tmp/stacktasks-restore-{secrets.token_hex(4)}{''.join(path.suffixes[-1:])}"  # noqa: S108 - inside the container
-    runner.run(["docker", "cp", str(path), f"{ids[0]}:{inside}"])
+    write = [*compose_base, "exec", "-T", service, "sh", "-c", 'umask 077 && cat > "$1"', "sh", inside]
+    remove = [*compose_base, "exec", "-T", service, "rm", "-f", inside]
     try:
+        with path.open("rb") as source:
+            process = runner.stream(write, stdin=source, stderr=subprocess.PIPE)
+            _, stderr = process.communicate()
+        if process.returncode != 0:
+            raise runner.failure(write, process.returncode, stderr.decode("utf-8", "replace"))
         yield inside
     finally:
-        runner.run(["docker", "exec", ids[0], "rm", "-f", inside], check=False)
+        runner.run(remove, check=False)
