@@ -17,6 +17,7 @@ import datetime
 import os
 import re
 import subprocess
+import sys
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -47,6 +48,7 @@ from .postgres import (
     statement,
     verify_counts,
 )
+from .safety import has_terminal
 
 if TYPE_CHECKING:
     import psycopg
@@ -490,7 +492,7 @@ def _pipe_into(project: Project, client: PgClient, tool: str, args: list[str], d
     )
     assert process.stdin is not None and process.stderr is not None
     tail = TailBuffer(process.stderr)
-    meter = Progress(f"restore {plan.path.name}", enabled=_on_terminal(),
+    meter = Progress(f"restore {plan.path.name}", enabled=has_terminal(sys.stderr),
                      total=plan.path.stat().st_size if not plan.format.gzipped else 0)
     try:
         if prologue:
@@ -515,15 +517,6 @@ def _pipe_into(project: Project, client: PgClient, tool: str, args: list[str], d
     tail.join()
     if code != 0:
         raise _tool_failure(project, tool, code, tail)
-
-
-def _on_terminal() -> bool:
-    import sys
-
-    try:
-        return sys.stderr.isatty()
-    except (ValueError, AttributeError):
-        return False
 
 
 def _verify(target: DbTarget, dbname: str, plan: RestorePlan) -> int:

@@ -121,14 +121,13 @@ class Project:
         """The service playing ``role`` (app, db, redis, front), or a clear error."""
         if given:
             return given
-        self.model()
-        service = self.settings.get(f"{role}.service")
+        service = self.model_role(role)
         if not service:
             raise StackError(
                 f"no {role} service found in the compose model",
                 hint=f"set {role}.service under [tool.stacktasks] in pyproject.toml",
             )
-        return str(service)
+        return service
 
     def has_compose_files(self) -> bool:
         """Whether a compose model exists to be read (configured files, or compose's default names)."""

@@ -292,20 +292,24 @@ def in_service_argv(project: Project, target: RedisTarget, pattern: str, *, dele
     return compose.argv(*compose.exec_args(target.service, command, pass_env=_auth_names(target)))
 
 
+def auth_env(target: RedisTarget) -> dict[str, str]:
+    """redis-cli's password, for the child's environment only (never argv)."""
+    return {"REDISCLI_AUTH": target.password} if target.password else {}
+
+
 def _auth_names(target: RedisTarget) -> list[str]:
-    """REDISCLI_AUTH by name: exec reads its value from our environment, never from argv."""
-    return ["REDISCLI_AUTH"] if target.password else []
+    """The variable by name: exec reads its value from our environment, never from argv."""
+    return list(auth_env(target))
 
 
 def run_in_service(project: Project, target: RedisTarget, pattern: str, *, delete: bool) -> tuple[int, list[str]]:
     """The step loop inside the service: (number, escaped sample keys)."""
     argv = in_service_argv(project, target, pattern, delete=delete)
-    extra = {"REDISCLI_AUTH": target.password} if target.password else None
     runner = project.runner
     verb = "unlink" if delete else "count"
     runner.note(f"inside service {target.service}: SCAN + {verb} of {pattern!r} in database {target.db}, "
                 "one bounded redis-cli EVAL step per batch")
-    result = runner.capture(argv, extra_env=extra, check=False)
+    result = runner.capture(argv, extra_env=auth_env(target), check=False)
     if result.returncode != 0:
         reason = runner.mask(result.stderr.strip().splitlines()[-1] if result.stderr.strip() else "")
         raise StackError(f"the scan inside service {target.service} failed (exit {result.returncode}): {reason}")
@@ -364,8 +368,7 @@ def flush_database(project: Project, target: RedisTarget) -> None:
         compose = project.compose()
         command = ["redis-cli", "-n", str(target.db), "FLUSHDB", "ASYNC"]
         argv = compose.argv(*compose.exec_args(target.service, command, pass_env=_auth_names(target)))
-        extra = {"REDISCLI_AUTH": target.password} if target.password else None
-        project.runner.run(argv, extra_env=extra)
+        project.runner.run(argv, extra_env=auth_env(target))
         return
     with reachable(target, project.env.masker) as client:
         client.flushdb(asynchronous=True)
@@ -375,7 +378,7 @@ def cli_argv(
     project: Project, target: RedisTarget, args: list[str], *, interactive: bool,
 ) -> tuple[list[str], dict[str, str]]:
     """redis-cli on the target: in the service when there is one, else on this host."""
-    env = {"REDISCLI_AUTH": target.password} if target.password else {}
+    env = auth_env(target)
     if target.service:
         compose = project.compose()
         exec_args = compose.exec_args(target.service, ["redis-cli", "-n", str(target.db), *args],

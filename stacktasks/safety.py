@@ -16,8 +16,9 @@ from .errors import StackError
 REFUSED = 3
 
 
-def has_terminal(stdin: IO[str] | None = None) -> bool:
-    stream = sys.stdin if stdin is None else stdin
+def has_terminal(stream: IO[str] | None = None) -> bool:
+    """Whether ``stream`` (default: stdin) is a terminal; False for a closed or replaced one."""
+    stream = sys.stdin if stream is None else stream
     try:
         return stream is not None and stream.isatty()
     except (ValueError, AttributeError):  # closed or replaced stdin

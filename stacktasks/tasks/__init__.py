@@ -6,6 +6,7 @@ import functools
 import shlex
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 
 from invoke.context import Context
@@ -47,6 +48,14 @@ def remainder_argv(c: Context) -> list[str]:
         if " ".join(tail) == text:
             return tail
     return shlex.split(text)
+
+
+def shown_path(path: Path) -> str:
+    """A path as the user would type it: relative to the working directory where it is below it."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 def split_names(*values: str | Sequence[str] | None) -> list[str]:

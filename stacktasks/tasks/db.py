@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import shlex
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from invoke.context import Context
 
 from ..errors import StackError
-from . import remainder_argv, stack_task
+from . import remainder_argv, shown_path, stack_task
 
 if TYPE_CHECKING:
     from ..dumps import Confirm
@@ -39,8 +40,7 @@ def _wait_for_database(project: Project) -> None:
 def _in_app(project: Project, command: list[str], what: str) -> None:
     from ..project import interactive_terminal
 
-    service = project.settings.app.service or project.service("app")
-    code = project.run_in_service(service, command, interactive=interactive_terminal())
+    code = project.run_in_service(project.service("app"), command, interactive=interactive_terminal())
     if code:
         raise StackError(f"{what} exited with {code}", code=code)
 
@@ -107,13 +107,14 @@ def backup(c: Context, name: str = "", format: str = "custom") -> None:  # noqa:
     from ..dumpfiles import human_size
     from ..dumps import dump_database
     from ..project import Project
+    from ..safety import has_terminal
 
     project = Project.from_context(c)
-    result = dump_database(project, name=name or None, fmt=format, progress=_progress_wanted())
+    result = dump_database(project, name=name or None, fmt=format, progress=has_terminal(sys.stderr))
     if result is None:
         return
     print(
-        f"backup: {_relative(project, result.path)} ({human_size(result.size)}, "
+        f"backup: {shown_path(result.path)} ({human_size(result.size)}, "
         f"{result.tables} tables, {result.seconds:.1f}s)"
     )
 
@@ -134,9 +135,9 @@ def backups(c: Context) -> None:
         manifest = item.manifest or {}
         why = manifest.get("reason", "no manifest")
         print(f"{item.created:<25}  {human_size(item.path.stat().st_size):>9}  {item.database:<16}  "
-              f"{why:<15}  {_relative(project, item.path)}")
+              f"{why:<15}  {shown_path(item.path)}")
     for partial in incomplete_backups(directory):
-        print(f"incomplete (interrupted, not restorable): {_relative(project, partial)}")
+        print(f"incomplete (interrupted, not restorable): {shown_path(partial)}")
 
 
 @stack_task(
@@ -158,7 +159,7 @@ def restore(c: Context, file: str = "", latest: bool = False, yes: bool = False,
     result = restore_database(project, path, confirm=_confirmer(project, yes), jobs=jobs or None)
     if result is None:
         return
-    lines = [f"restored {_relative(project, path)} into {result.database} in {result.seconds:.1f}s"]
+    lines = [f"restored {shown_path(path)} into {result.database} in {result.seconds:.1f}s"]
     if result.verified_tables:
         lines.append(f"row counts of {result.verified_tables} tables match the manifest")
     if result.ended_sessions:
@@ -166,7 +167,7 @@ def restore(c: Context, file: str = "", latest: bool = False, yes: bool = False,
     if result.kept_as:
         lines.append(f"the previous database is kept as {result.kept_as}: inv db.undo puts it back")
     if result.safety_dump:
-        lines.append(f"safety dump: {_relative(project, result.safety_dump)} (inv db.undo restores it)")
+        lines.append(f"safety dump: {shown_path(result.safety_dump)} (inv db.undo restores it)")
     print("\n".join(lines))
 
 
@@ -198,19 +199,3 @@ def undo(c: Context, yes: bool = False) -> None:
     message = undo_restore(project, confirm=_confirmer(project, yes))
     if message:
         print(message)
-
-
-def _progress_wanted() -> bool:
-    import sys
-
-    try:
-        return sys.stderr.isatty()
-    except (ValueError, AttributeError):
-        return False
-
-
-def _relative(project: Project, path: Path) -> str:
-    try:
-        return str(path.relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)

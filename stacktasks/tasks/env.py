@@ -7,14 +7,7 @@ from pathlib import Path
 from invoke.context import Context
 
 from ..errors import StackError
-from . import stack_task
-
-
-def _shown(path: Path) -> str:
-    try:
-        return str(path.relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
+from . import shown_path, stack_task
 
 
 @stack_task(help={"force": "overwrite env files that exist (they are replaced by a fresh copy of the example)"})
@@ -34,11 +27,11 @@ def init(c: Context, force: bool = False) -> None:
     for path in result.created:
         generated = result.generated.get(path) or []
         note = f" (generated: {', '.join(generated)})" if generated else ""
-        print(f"{prefix} {_shown(path)}{note}")
+        print(f"{prefix} {shown_path(path)}{note}")
     for path in result.kept:
-        print(f"kept {_shown(path)}: it exists (--force replaces it)")
+        print(f"kept {shown_path(path)}: it exists (--force replaces it)")
     for path in result.no_example:
-        print(f"missing {_shown(path)}: no example to create it from")
+        print(f"missing {shown_path(path)}: no example to create it from")
     if result.no_example:
         raise StackError("required env files have no example", hint="create them by hand")
 
@@ -56,14 +49,14 @@ def check(c: Context) -> None:
         return
     failed = []
     for item in comparisons:
-        name = _shown(item.path)
+        name = shown_path(item.path)
         if not item.exists:
-            fix = f" (inv env.init creates it from {_shown(item.example)})" if item.example else ""
+            fix = f" (inv env.init creates it from {shown_path(item.example)})" if item.example else ""
             print(f"FAIL {name}: missing{fix}")
             failed.append(name)
             continue
         status = "FAIL" if item.missing else "ok  "
-        print(f"{status} {name} against {_shown(item.example) if item.example else '?'}")
+        print(f"{status} {name} against {shown_path(item.example) if item.example else '?'}")
         for key in item.missing:
             print(f"     missing: {key}")
         for key in item.extra:
@@ -90,4 +83,4 @@ def show(c: Context) -> None:
     width = max(len(key) for key, _, _ in rows)
     value_width = min(48, max(len(value) for _, value, _ in rows))
     for key, value, source in rows:
-        print(f"{key:<{width}}  {value:<{value_width}}  {_shown(Path(source)) if '/' in source else source}")
+        print(f"{key:<{width}}  {value:<{value_width}}  {shown_path(Path(source)) if '/' in source else source}")

@@ -9,6 +9,7 @@ from invoke.context import Context
 
 from ..errors import StackError
 from . import remainder_argv, stack_task
+from .stack import project_label
 
 if TYPE_CHECKING:
     from ..project import Project
@@ -71,7 +72,7 @@ def flush_ratelimits(
         return
     if project.settings.is_protected:
         confirm(f"delete keys matching {', '.join(patterns)} in {target.display()}", yes=yes, protected=True,
-                expected=_label(project))
+                expected=project_label(project))
     meter = _meter("deleted")
     deleted = flush_patterns(project, target, patterns, progress=meter)
     _clear_meter(meter)
@@ -91,7 +92,7 @@ def flush(c: Context, yes: bool = False) -> None:
 
     project, target = _target(c, tolerate_down=bool(c.config.run.dry))
     confirm(f"delete every key in {target.display()}", yes=yes, protected=project.settings.is_protected,
-            expected=_label(project), dry=project.runner.dry)
+            expected=project_label(project), dry=project.runner.dry)
     flush_database(project, target)
     if not project.runner.dry:
         print(f"flushed {target.display()}")
@@ -122,12 +123,6 @@ def cli(c: Context, args: str = "") -> None:
         raise StackError(f"redis-cli exited with {code}", code=code)
 
 
-def _label(project: Project) -> str:
-    from .stack import project_label
-
-    return project_label(project)
-
-
 class _Meter:
     def __init__(self, verb: str) -> None:
         self.verb = verb
@@ -141,10 +136,9 @@ class _Meter:
 
 
 def _meter(verb: str) -> _Meter | None:
-    try:
-        return _Meter(verb) if sys.stderr.isatty() else None
-    except (ValueError, AttributeError):
-        return None
+    from ..safety import has_terminal
+
+    return _Meter(verb) if has_terminal(sys.stderr) else None
 
 
 def _clear_meter(meter: _Meter | None) -> None:

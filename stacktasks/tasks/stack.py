@@ -189,8 +189,9 @@ def reset(c: Context, yes: bool = False, rmi: bool = False, backup: bool = True)
 def _backup_before_reset(project: Project) -> None:
     """An automatic backup of the db service; started for it if it is down (its volume holds data)."""
     from ..dumps import dump_database
+    from ..safety import has_terminal
 
-    service = project.model_role("db") if project.settings.db.service is None else project.settings.db.service
+    service = project.model_role("db")
     if not service:
         return
     compose = project.compose()
@@ -205,7 +206,7 @@ def _backup_before_reset(project: Project) -> None:
 
         # Just started (or starting): a database without a healthcheck may not accept connections yet.
         target = wait_until_ready(project, resolve_target(project), project.settings.db.wait_timeout)
-        result = dump_database(project, reason="before reset", target=target, progress=sys.stderr.isatty())
+        result = dump_database(project, reason="before reset", target=target, progress=has_terminal(sys.stderr))
     except StackError as error:
         raise StackError(
             f"backup before reset failed, so nothing was destroyed: {error.message}",
