@@ -434,8 +434,16 @@ def _load(project: Project, client: PgClient, plan: RestorePlan, dbname: str, *,
           prologue: bytes = b"") -> None:
     """Run pg_restore or psql into ``dbname``; any error raises, with the tool's own message."""
     runner = project.runner
-    seekable = plan.format.kind != "plain" and not plan.format.gzipped
-    if plan.format.kind != "plain" and not clean and seekable:
+    if plan.format.kind == "plain":
+        _pipe_into(project, client, "psql", PSQL_ARGS, dbname, plan, prologue=prologue)
+    elif clean:
+        # In place: pg_restore turns the dump into SQL (with DROPs first) for one psql transaction.
+        _restore_in_place_custom(project, client, plan, dbname)
+    elif plan.format.gzipped:
+        # Through a pipe pg_restore cannot seek: one job, and it says so.
+        runner.note("the dump is compressed as a whole: pg_restore reads it from a pipe with one job")
+        _pipe_into(project, client, "pg_restore", ["--no-owner", "--no-acl", "--exit-on-error"], dbname, plan)
+    else:
         args = _restore_args(plan.jobs)
         if client.where == "service":
             assert client.target.service
@@ -446,18 +454,6 @@ def _load(project: Project, client: PgClient, plan: RestorePlan, dbname: str, *,
                       mounts={str(plan.path.resolve()): "/stacktasks/dump"})
         else:
             _run_tool(project, client, "pg_restore", [*args, str(plan.path)], dbname)
-        return
-    if plan.format.kind != "plain":
-        # Through a pipe pg_restore cannot seek: one job, and it says so.
-        if not clean:
-            runner.note("the dump is compressed as a whole: pg_restore reads it from a pipe with one job")
-            args = ["--no-owner", "--no-acl", "--exit-on-error"]
-            _pipe_into(project, client, "pg_restore", args, dbname, plan)
-            return
-        # In place: pg_restore turns the dump into SQL (with DROPs first) for one psql transaction.
-        _restore_in_place_custom(project, client, plan, dbname)
-        return
-    _pipe_into(project, client, "psql", PSQL_ARGS, dbname, plan, prologue=prologue)
 
 
 def _run_tool(project: Project, client: PgClient, tool: str, args: list[str], dbname: str,
@@ -495,19 +491,8 @@ def _pipe_into(project: Project, client: PgClient, tool: str, args: list[str], d
     meter = Progress(f"restore {plan.path.name}", enabled=has_terminal(sys.stderr),
                      total=plan.path.stat().st_size if not plan.format.gzipped else 0)
     try:
-        if prologue:
-            process.stdin.write(prologue)
-        with dumpfiles.open_dump_stream(plan.path, plan.format) as source:
-            done = 0
-            while chunk := source.read(dumpfiles.CHUNK):
-                process.stdin.write(chunk)
-                done += len(chunk)
-                meter.update(done)
-        process.stdin.close()
-    except BrokenPipeError:
-        pass  # the tool stopped reading: its exit code and message say why
+        _feed(process.stdin, plan, prologue=prologue, meter=meter)
     except BaseException:
-        meter.finish()
         process.kill()
         process.wait()
         raise
@@ -517,6 +502,23 @@ def _pipe_into(project: Project, client: PgClient, tool: str, args: list[str], d
     tail.join()
     if code != 0:
         raise _tool_failure(project, tool, code, tail)
+
+
+def _feed(pipe: IO[bytes], plan: RestorePlan, *, prologue: bytes = b"", meter: Progress | None = None) -> None:
+    """Write the dump (gunzipped) to a tool's stdin in constant memory, then close it."""
+    try:
+        if prologue:
+            pipe.write(prologue)
+        with dumpfiles.open_dump_stream(plan.path, plan.format) as source:
+            done = 0
+            while chunk := source.read(dumpfiles.CHUNK):
+                pipe.write(chunk)
+                done += len(chunk)
+                if meter:
+                    meter.update(done)
+        pipe.close()
+    except BrokenPipeError:
+        pass  # the tool stopped reading: its exit code and message say why
 
 
 def _verify(target: DbTarget, dbname: str, plan: RestorePlan) -> int:
@@ -582,18 +584,17 @@ def _restore_in_place_custom(project: Project, client: PgClient, plan: RestorePl
     if client.where == "container":
         args = ["--clean", "--if-exists", "--no-owner", "--no-acl", "-f", "-", "/stacktasks/dump"]
         mounts = {str(plan.path.resolve()): "/stacktasks/dump"}
-        source_argv = _without_db_flag(client.argv("pg_restore", args, mounts=mounts))
+        source_argv = client.argv("pg_restore", args, mounts=mounts, database=False)
         source_stdin: Any = subprocess.DEVNULL
         feed = None
     else:
         # pg_restore -f - needs no database; it reads the dump from stdin (service) or the file (host).
         args = ["--clean", "--if-exists", "--no-owner", "--no-acl", "-f", "-"]
         if client.where == "host" and not plan.format.gzipped:
-            source_argv = ["pg_restore", *args, str(plan.path)]
+            source_argv = client.argv("pg_restore", [*args, str(plan.path)], database=False)
             source_stdin, feed = subprocess.DEVNULL, None
         else:
-            base = client.argv("pg_restore", args, stdin=True)
-            source_argv = _without_db_flag(base)
+            source_argv = client.argv("pg_restore", args, stdin=True, database=False)
             source_stdin, feed = subprocess.PIPE, plan
     producer = runner.stream(source_argv, extra_env=client.env(), stdin=source_stdin, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE)
@@ -606,13 +607,7 @@ def _restore_in_place_custom(project: Project, client: PgClient, plan: RestorePl
     consumer_tail = TailBuffer(consumer.stderr)
     if feed is not None:
         assert producer.stdin is not None
-        try:
-            with dumpfiles.open_dump_stream(feed.path, feed.format) as source:
-                while chunk := source.read(dumpfiles.CHUNK):
-                    producer.stdin.write(chunk)
-            producer.stdin.close()
-        except BrokenPipeError:
-            pass
+        _feed(producer.stdin, feed)
     produced = _wait(producer)
     consumed = _wait(consumer)
     producer_tail.join()
@@ -621,20 +616,6 @@ def _restore_in_place_custom(project: Project, client: PgClient, plan: RestorePl
         raise _tool_failure(project, "pg_restore", produced, producer_tail)
     if consumed != 0:
         raise _tool_failure(project, "psql", consumed, consumer_tail)
-
-
-def _without_db_flag(argv: list[str]) -> list[str]:
-    result: list[str] = []
-    skip = False
-    for index, part in enumerate(argv):
-        if skip:
-            skip = False
-            continue
-        if part == "-d" and index + 1 < len(argv):
-            skip = True
-            continue
-        result.append(part)
-    return result
 
 
 # -- undo ---------------------------------------------------------------------------------------

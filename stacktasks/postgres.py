@@ -375,16 +375,17 @@ class PgClient:
 
     def argv(
         self, tool: str, args: Sequence[str], *, dbname: str | None = None, stdin: bool = False,
-        mounts: Mapping[str, str] | None = None,
+        mounts: Mapping[str, str] | None = None, database: bool = True,
     ) -> list[str]:
-        database = dbname or self.target.dbname
+        """``database=False`` for a tool that connects to none (`pg_restore -f -` writing SQL)."""
+        db_flag = ["-d", dbname or self.target.dbname] if database else []
         if self.where == "service":
             exec_args = [*self.compose_base, "exec", "-T"]
             if self.target.password and self.compose_v2:
                 exec_args += ["-e", "PGPASSWORD"]  # the value comes from our environment
             assert self.target.service
             connection = ["-U", self.target.user]
-            return [*exec_args, self.target.service, tool, *connection, *_db_flag(tool, database), *args]
+            return [*exec_args, self.target.service, tool, *connection, *db_flag, *args]
         if self.where == "container":
             assert self.image
             run = ["docker", "run", "--rm", "--network", "host"]
@@ -395,17 +396,13 @@ class PgClient:
             for host_path, inside in (mounts or {}).items():
                 run += ["-v", f"{host_path}:{inside}:ro"]
             # The tool as entrypoint: images differ in what their entrypoint does with other commands.
-            return [*run, "--entrypoint", tool, self.image, *_db_flag(tool, database), *args]
-        return [tool, *_db_flag(tool, database), *args]
+            return [*run, "--entrypoint", tool, self.image, *db_flag, *args]
+        return [tool, *db_flag, *args]
 
     def env(self, dbname: str | None = None) -> dict[str, str]:
         if self.where == "service":
             return {"PGPASSWORD": self.target.password} if self.target.password else {}
         return self.target.client_env(dbname)
-
-
-def _db_flag(tool: str, dbname: str) -> list[str]:
-    return ["-d", dbname]
 
 
 def host_tool_major(tool: str) -> int | None:

@@ -365,3 +365,18 @@ def test_a_restore_whose_rows_differ_from_the_manifest_is_refused_before_the_swa
     assert result.returncode == 1
     assert "differs from the manifest: public.customers: 500 rows, manifest 499" in result.stderr
     _untouched(name, before)
+
+
+@pytest.mark.parametrize("fmt", ["custom", "plain"])
+def test_a_gzipped_dump_restores_through_a_pipe(database: tuple[str, Path], fmt: str) -> None:
+    import gzip
+
+    name, project = database
+    before = pg.fingerprint(name)
+    dump = backup(project, "--format", fmt, "--name", f"zipped-{fmt}")
+    zipped = project / f"{dump.name}.gz"
+    zipped.write_bytes(gzip.compress(dump.read_bytes()))
+    change_everything(name)
+    result = run_inv(project, "db.restore", "--yes", "--file", str(zipped))
+    assert result.returncode == 0, result.stderr
+    assert pg.fingerprint(name) == before
