@@ -95,7 +95,7 @@ def resolve_redis(project: Project) -> RedisTarget:
     role = settings.service
     if project.has_compose_files():
         services = set(project.model().services)
-        role = role or project.model_role("redis")
+        role = project.model_role("redis")  # the configured service, else the detected one
     if url:
         target = parse_redis_url(url, settings.url_env)
     elif role:
