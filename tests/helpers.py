@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -91,3 +93,21 @@ def env_project(root: Path, env: dict[str, str], pyproject: str = "") -> Path:
     if pyproject:
         (root / "pyproject.toml").write_text(pyproject)
     return root
+
+
+def remove_stack(project_name: str, cwd: Path) -> None:
+    """A test stack's containers, networks and volumes, whatever state the test left them in."""
+    subprocess.run(["docker", "compose", "-p", project_name, "down", "-v", "--remove-orphans"],
+                   cwd=cwd, capture_output=True)
+
+
+@contextlib.contextmanager
+def started_stack(project: Path, env: dict[str, str], *up_args: str) -> Iterator[Path]:
+    """`inv up UP_ARGS` in ``project`` (it must succeed); the stack is removed afterwards, also when
+    starting it failed. ``env`` names the compose project (INVOKE_STACKTASKS_PROJECT_NAME)."""
+    try:
+        up = run_inv(project, "up", *up_args, env=env)
+        assert up.returncode == 0, up.stdout + up.stderr
+        yield project
+    finally:
+        remove_stack(env["INVOKE_STACKTASKS_PROJECT_NAME"], project)

@@ -16,7 +16,7 @@ import psycopg
 import pytest
 
 from tests import pg
-from tests.helpers import copy_demo, engine_missing, require, run_inv
+from tests.helpers import copy_demo, engine_missing, require, run_inv, started_stack
 
 PROJECT = "stacktasks-e2e-db"
 PORTS = {"APP_PORT": "29000", "DB_PORT": "29432", "REDIS_PORT": "29379"}
@@ -27,12 +27,8 @@ DEMO_URL = f"postgresql://demo:demo-password@127.0.0.1:{PORTS['DB_PORT']}/demo"
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     require(engine_missing())
-    project = copy_demo(tmp_path_factory.mktemp("e2e-db") / "demo", PORTS)
-    up = run_inv(project, "up", env=ENV)
-    assert up.returncode == 0, up.stdout + up.stderr
-    yield project
-    subprocess.run(["docker", "compose", "-p", PROJECT, "down", "-v", "--remove-orphans"],
-                   cwd=project, capture_output=True)
+    with started_stack(copy_demo(tmp_path_factory.mktemp("e2e-db") / "demo", PORTS), ENV) as project:
+        yield project
 
 
 def demo_state() -> dict[str, object]:

@@ -14,7 +14,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from tests.helpers import copy_demo, engine_missing, require
+from tests.helpers import copy_demo, engine_missing, remove_stack, require
 
 PROJECT = "stacktasks-e2e-onboard"
 PORTS = {"APP_PORT": "32000", "DB_PORT": "32432", "REDIS_PORT": "32379"}
@@ -31,9 +31,10 @@ def stack(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
 def fresh_clone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     require(engine_missing())
     project = copy_demo(tmp_path_factory.mktemp("onboard") / "demo", with_env=False)
-    yield project
-    subprocess.run(["docker", "compose", "-p", PROJECT, "down", "-v", "--remove-orphans"],
-                   cwd=project, capture_output=True)
+    try:
+        yield project
+    finally:
+        remove_stack(PROJECT, project)
 
 
 def notes() -> int:

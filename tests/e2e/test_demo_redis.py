@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from tests.helpers import copy_demo, engine_missing, require, run_inv
+from tests.helpers import copy_demo, engine_missing, require, run_inv, started_stack
 
 PROJECT = "stacktasks-e2e-redis"
 PORT = "30379"
@@ -29,11 +29,8 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     require(engine_missing())
     project = copy_demo(tmp_path_factory.mktemp("e2e-redis") / "demo", {"REDIS_PORT": PORT})
     (project / "compose.noports.yaml").write_text("services:\n  redis:\n    ports: !reset []\n")
-    up = run_inv(project, "up", "-s", "redis", env=ENV)
-    assert up.returncode == 0, up.stdout + up.stderr
-    yield project
-    subprocess.run(["docker", "compose", "-p", PROJECT, "down", "-v", "--remove-orphans"],
-                   cwd=project, capture_output=True)
+    with started_stack(project, ENV, "-s", "redis"):
+        yield project
 
 
 def redis_cli(project: Path, script: str) -> str:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import copy_demo, engine_missing, require, run_inv
+from tests.helpers import copy_demo, engine_missing, require, run_inv, started_stack
 
 PROJECT = "stacktasks-e2e"
 PORTS = {"APP_PORT": "28000", "DB_PORT": "25432", "REDIS_PORT": "26379"}
@@ -41,12 +41,8 @@ def labelled(kind: str) -> list[str]:
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     require(engine_missing())
-    project = copy_demo(tmp_path_factory.mktemp("e2e") / "demo", PORTS)
-    up = run_inv(project, "up", env=ENV)
-    assert up.returncode == 0, up.stdout + up.stderr
-    yield project
-    subprocess.run(["docker", "compose", "-p", PROJECT, "down", "-v", "--remove-orphans"],
-                   cwd=project, capture_output=True)
+    with started_stack(copy_demo(tmp_path_factory.mktemp("e2e") / "demo", PORTS), ENV) as project:
+        yield project
 
 
 def test_up_brings_every_service_up_and_healthy(demo: Path) -> None:

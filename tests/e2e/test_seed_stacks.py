@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import REPO, engine_missing, require, run_inv
+from tests.helpers import REPO, engine_missing, require, run_inv, started_stack
 
 
 @dataclass(frozen=True)
@@ -76,11 +76,8 @@ def stack(
     if any(project.rglob(".env.example")):
         assert run_inv(project, "env.init").returncode == 0
     services = ",".join(s for s in (seed.db, seed.redis) if s)
-    up = run_inv(project, "up", "-s", services, "--no-wait", env=env)
-    assert up.returncode == 0, up.stderr
-    yield seed, project, env
-    subprocess.run(["docker", "compose", "-p", seed.project, "down", "-v", "--remove-orphans"], cwd=project,
-                   capture_output=True)
+    with started_stack(project, env, "-s", services, "--no-wait"):
+        yield seed, project, env
 
 
 @pytest.mark.parametrize("stack", WITH_DB, ids=ids(WITH_DB), indirect=True)
