@@ -37,8 +37,14 @@ DATABASE = "stacktasks_bench"
 
 def libpq_env(dbname: str) -> dict[str, str]:
     parts = urlsplit(ADMIN_URL)
-    return {**os.environ, "PGHOST": parts.hostname or "127.0.0.1", "PGPORT": str(parts.port or 5432),
-            "PGUSER": parts.username or "postgres", "PGPASSWORD": parts.password or "", "PGDATABASE": dbname}
+    return {
+        **os.environ,
+        "PGHOST": parts.hostname or "127.0.0.1",
+        "PGPORT": str(parts.port or 5432),
+        "PGUSER": parts.username or "postgres",
+        "PGPASSWORD": parts.password or "",
+        "PGDATABASE": dbname,
+    }
 
 
 def sh(argv: list[str], dbname: str = "postgres", **kwargs: object) -> None:
@@ -46,18 +52,25 @@ def sh(argv: list[str], dbname: str = "postgres", **kwargs: object) -> None:
 
 
 def sql(statement: str, dbname: str = "postgres") -> str:
-    result = subprocess.run(["psql", "-XAtqc", statement], env=libpq_env(dbname), check=True,
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        ["psql", "-XAtqc", statement], env=libpq_env(dbname), check=True, capture_output=True, text=True
+    )
     return result.stdout.strip()
 
 
-def timed(argv: list[str], dbname: str = "postgres", cwd: Path | None = None, stdin: Path | None = None,
-          watch_rss: bool = False) -> tuple[float, int]:
+def timed(
+    argv: list[str],
+    dbname: str = "postgres",
+    cwd: Path | None = None,
+    stdin: Path | None = None,
+    watch_rss: bool = False,
+) -> tuple[float, int]:
     """Wall seconds, and the peak RSS (kB) of the process itself (not its children) when watched."""
     handle = stdin.open("rb") if stdin else subprocess.DEVNULL
     start = time.perf_counter()
-    process = subprocess.Popen(argv, env=libpq_env(dbname), cwd=cwd, stdin=handle,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        argv, env=libpq_env(dbname), cwd=cwd, stdin=handle, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     peak = 0
     stop = threading.Event()
 
@@ -120,9 +133,17 @@ def main() -> None:
     (project / ".env").write_text(f"DATABASE_URL={url}\n")
     (project / "pyproject.toml").write_text(f"[tool.stacktasks.db]\njobs = {options.jobs}\n")
     raw_dump, plain = work / "raw.dump", work / "plain.sql"
-    results: dict[str, list[float]] = {k: [] for k in (
-        "pg_dump -Fc", "pg_dump -Fc -Z1", "inv db.backup", "psql < plain.sql", f"pg_restore -j {options.jobs}",
-        "inv db.restore")}
+    results: dict[str, list[float]] = {
+        k: []
+        for k in (
+            "pg_dump -Fc",
+            "pg_dump -Fc -Z1",
+            "inv db.backup",
+            "psql < plain.sql",
+            f"pg_restore -j {options.jobs}",
+            "inv db.restore",
+        )
+    }
     rss: list[int] = []
 
     print(f"database {DATABASE}: {size / 1e9:.2f} GB; {options.rounds} rounds, interleaved", flush=True)
@@ -132,8 +153,7 @@ def main() -> None:
         raw_dump.unlink(missing_ok=True)
         results["pg_dump -Fc"].append(timed(["pg_dump", "-Fc", "-f", str(raw_dump), DATABASE], DATABASE)[0])
         raw_dump.unlink()
-        results["pg_dump -Fc -Z1"].append(timed(["pg_dump", "-Fc", "-Z1", "-f", str(raw_dump), DATABASE],
-                                                DATABASE)[0])
+        results["pg_dump -Fc -Z1"].append(timed(["pg_dump", "-Fc", "-Z1", "-f", str(raw_dump), DATABASE], DATABASE)[0])
         name = f"round{round_number}"
         seconds, peak = timed([INV, "db.backup", "--name", name], cwd=project, watch_rss=True)
         results["inv db.backup"].append(seconds)
@@ -144,8 +164,11 @@ def main() -> None:
         results["psql < plain.sql"].append(timed(["psql", "-X", "-q", "-d", "bench_psql"], stdin=plain)[0])
         sql('drop database "bench_psql"')
         fresh("bench_restore")
-        results[f"pg_restore -j {options.jobs}"].append(timed(
-            ["pg_restore", "--no-owner", "--no-acl", f"-j{options.jobs}", "-d", "bench_restore", str(raw_dump)])[0])
+        results[f"pg_restore -j {options.jobs}"].append(
+            timed(["pg_restore", "--no-owner", "--no-acl", f"-j{options.jobs}", "-d", "bench_restore", str(raw_dump)])[
+                0
+            ]
+        )
         sql('drop database "bench_restore"')
         results["inv db.restore"].append(timed([INV, "db.restore", "--yes", "--file", str(ours)], cwd=project)[0])
         print(f"round {round_number + 1}: " + ", ".join(f"{k} {v[-1]:.2f}s" for k, v in results.items()), flush=True)
@@ -160,14 +183,17 @@ def main() -> None:
     print(f"         inv db.backup / pg_dump -Fc -Z1    = {median['inv db.backup'] / median['pg_dump -Fc -Z1']:.3f}")
     print(f"peak RSS of the inv db.backup process       = {max(rss) / 1024:.1f} MB  (target <= 80 MB)")
     print(f"restore: inv db.restore / psql < plain.sql  = {restore_ratio:.3f}  (target <= 0.95)")
-    print(f"         inv db.restore / pg_restore -j {options.jobs}  = "
-          f"{median['inv db.restore'] / median[f'pg_restore -j {options.jobs}']:.3f}")
+    print(
+        f"         inv db.restore / pg_restore -j {options.jobs}  = "
+        f"{median['inv db.restore'] / median[f'pg_restore -j {options.jobs}']:.3f}"
+    )
     dump_size = (project / "backups" / "round0.dump").stat().st_size
     print(f"dump sizes: ours (-Z1) {dump_size / 1e6:.1f} MB, pg_dump -Fc {raw_dump.stat().st_size / 1e6:.1f} MB")
     out = Path(__file__).with_name("results")
     out.mkdir(exist_ok=True)
-    (out / "postgres.json").write_text(json.dumps(
-        {"database_bytes": size, "runs": results, "medians": median, "peak_rss_kb": rss}, indent=2))
+    (out / "postgres.json").write_text(
+        json.dumps({"database_bytes": size, "runs": results, "medians": median, "peak_rss_kb": rss}, indent=2)
+    )
     sql(f'drop database if exists "{DATABASE}__undo"')
     subprocess.run(["rm", "-rf", str(work)], check=False)
 

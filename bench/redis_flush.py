@@ -74,8 +74,15 @@ class PingWatch:
         self.worst = 0.0
         self.armed = True
         start = time.perf_counter()
-        result = subprocess.run(argv, cwd=cwd, shell=shell, capture_output=True, text=True,
-                                stdin=subprocess.DEVNULL, executable="/bin/bash" if shell else None)
+        result = subprocess.run(
+            argv,
+            cwd=cwd,
+            shell=shell,
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+            executable="/bin/bash" if shell else None,
+        )
         elapsed = time.perf_counter() - start
         self.armed = False
         if result.returncode != 0:
@@ -91,8 +98,15 @@ def left(client: redis.Redis) -> int:
     return sum(1 for _ in client.scan_iter(match=b"ratelimit:*", count=10000))
 
 
-def run_pair(name: str, client: redis.Redis, watch: PingWatch, seed: tuple[str, Path], ours: tuple[list[str], Path],
-             keys: int, results: dict[str, dict[str, list[float]]]) -> None:
+def run_pair(
+    name: str,
+    client: redis.Redis,
+    watch: PingWatch,
+    seed: tuple[str, Path],
+    ours: tuple[list[str], Path],
+    keys: int,
+    results: dict[str, dict[str, list[float]]],
+) -> None:
     for label, (argv, cwd, shell) in (
         (f"{name}: seed KEYS | xargs DEL", (seed[0], seed[1], True)),
         (f"{name}: inv redis.flush-ratelimits", (ours[0], ours[1], False)),
@@ -133,14 +147,15 @@ def main() -> None:
         shutil.copytree(REPO / "examples/demo", demo, ignore=shutil.ignore_patterns(".env", "backups", "__pycache__"))
         env = (REPO / "examples/demo/.env.example").read_text() + f"REDIS_PORT={DEMO_PORT}\n"
         (demo / ".env").write_text(env)
-        subprocess.run([INV, "up", "-s", "redis"], cwd=demo, check=True, capture_output=True,
-                       env=dict(os.environ))
+        subprocess.run([INV, "up", "-s", "redis"], cwd=demo, check=True, capture_output=True, env=dict(os.environ))
         demo_client = redis.Redis(host="127.0.0.1", port=DEMO_PORT)
         demo_client.flushdb()
         fill(demo_client, "session:", options.keys)
     compose = f"docker compose -p {DEMO_PROJECT}"
-    demo_seed = (f'{compose} exec -T redis redis-cli KEYS "ratelimit:*" | xargs {compose} exec -T redis redis-cli DEL',
-                 demo)
+    demo_seed = (
+        f'{compose} exec -T redis redis-cli KEYS "ratelimit:*" | xargs {compose} exec -T redis redis-cli DEL',
+        demo,
+    )
     demo_ours = [INV, "redis.flush-ratelimits"]
 
     watch_host = PingWatch("127.0.0.1", 6379)
@@ -148,8 +163,15 @@ def main() -> None:
     try:
         for round_number in range(options.rounds):
             print(f"round {round_number + 1}", flush=True)
-            run_pair("direct", host, watch_host, direct_seed, ([INV, "redis.flush-ratelimits"], direct),
-                     options.keys, results)
+            run_pair(
+                "direct",
+                host,
+                watch_host,
+                direct_seed,
+                ([INV, "redis.flush-ratelimits"], direct),
+                options.keys,
+                results,
+            )
             if demo_client and watch_demo:
                 run_pair("compose", demo_client, watch_demo, demo_seed, (demo_ours, demo), options.keys, results)
     finally:

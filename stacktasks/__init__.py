@@ -8,14 +8,17 @@ In a project's tasks.py::
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from invoke.collection import Collection
 
 __version__ = "0.1.0"
 
 __all__ = ["__version__", "collection"]
 
 
-def collection(**overrides: Any) -> Any:
+def collection(**overrides: Any) -> Collection:
     """The Invoke collection of every stacktasks task.
 
     ``overrides`` are settings as in ``[tool.stacktasks]`` (nested dicts for tables, e.g.
@@ -23,25 +26,25 @@ def collection(**overrides: Any) -> Any:
     invoke.yaml and ``INVOKE_STACKTASKS_*``. An unknown key or a wrong type fails here, at import.
     """
     from invoke.collection import Collection
+    from invoke.tasks import Task
 
     from .keys import COLLECTION_KEY, placeholder_tree
     from .tasks import aliases, db, env, front, redis, stack
 
-    # (namespace, module, task functions); the root tasks first.
-    layout = [
-        ("", stack, ("up", "down", "ps", "logs", "restart", "exec_", "shell", "rebuild", "reset", "test",
-                     "doctor", "onboard")),
-        ("db", db, ("migrate", "makemigrations", "shell", "backup", "backups", "restore", "undo")),
-        ("redis", redis, ("flush_ratelimits", "flush", "count", "cli")),
-        ("front", front, ("build", "watch")),
-        ("env", env, ("init", "check", "show")),
-        ("aliases", aliases, ("just", "make")),
-    ]
+    # Every task a module defines is in its namespace: no hand-kept list of task names.
     ns = Collection()
-    for namespace, module, names in layout:
+    for namespace, module in (
+        ("", stack),
+        ("db", db),
+        ("redis", redis),
+        ("front", front),
+        ("env", env),
+        ("aliases", aliases),
+    ):
         target = ns if not namespace else Collection(namespace)
-        for name in names:
-            target.add_task(getattr(module, name))
+        for value in vars(module).values():
+            if isinstance(value, Task):
+                target.add_task(value)
         if namespace:
             ns.add_collection(target)
     ns.configure(

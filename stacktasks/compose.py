@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -186,9 +186,7 @@ class Compose:
                 data = cast(dict[str, Any], yaml.safe_load(result.stdout) or {})  # type: ignore[no-untyped-call]
             else:
                 # Every profile: build-only services (the frontend) are roles too.
-                result = self.runner.capture(
-                    [*self.base(), "--profile", "*", "config", "--format", "json"]
-                )
+                result = self.runner.capture([*self.base(), "--profile", "*", "config", "--format", "json"])
                 data = json.loads(result.stdout)
             self._model = ComposeModel.from_config(data)
         return self._model
@@ -201,23 +199,30 @@ class Compose:
         return self.runner.mask(result.stderr.strip() or f"exit {result.returncode}")
 
     def running_services(self) -> set[str]:
-        status = ["--filter", "status=running"] if self.version.is_v1 else ["--status", "running"]
-        result = self.runner.capture(self.argv("ps", "--services", *status))
+        result = self.runner.capture(self.ps_argv(running=True))
         return {line.strip() for line in result.stdout.splitlines() if line.strip()}
 
     def container_ids(self, services: Sequence[str] = ()) -> list[str]:
-        result = self.runner.capture(self.argv("ps", "-q", *services))
+        result = self.runner.capture(self.ps_argv(services, quiet=True))
         return [line.strip() for line in result.stdout.splitlines() if line.strip()]
 
+    def label(self) -> str:
+        """The project's name as compose knows it: what a protected stage makes you type."""
+        return self.project_name or self.model().name or self.settings.directory.name
+
     def host_address(
-        self, service: str, container_port: int, *, published_only: bool = False,
+        self,
+        service: str,
+        container_port: int,
+        *,
+        published_only: bool = False,
     ) -> tuple[str, int] | None:
         """Where the host reaches ``service``'s ``container_port``; None when it isn't running.
 
         The published port when there is one (``compose port``), else (unless ``published_only``)
         the container's own address on its network, which a Linux host can reach directly.
         """
-        result = self.runner.capture(self.argv("port", service, str(container_port)), check=False)
+        result = self.runner.capture(self.port_argv(service, container_port), check=False)
         text = result.stdout.strip().splitlines()[0] if result.returncode == 0 and result.stdout.strip() else ""
         host, _, port = text.rpartition(":")
         if port.isdigit() and int(port) > 0:
@@ -238,7 +243,11 @@ class Compose:
     # -- argv of each operation -------------------------------------------------------------
 
     def up_args(
-        self, services: Sequence[str], *, build: bool = False, wait: bool = False,
+        self,
+        services: Sequence[str],
+        *,
+        build: bool = False,
+        wait: bool = False,
         timeout: int | None = None,
     ) -> list[str]:
         args = ["up", "-d"]
@@ -251,8 +260,13 @@ class Compose:
         return [*args, *services]
 
     def logs_args(
-        self, services: Sequence[str], *, follow: bool = False, tail: str | None = None,
-        since: str | None = None, timestamps: bool = False,
+        self,
+        services: Sequence[str],
+        *,
+        follow: bool = False,
+        tail: str | None = None,
+        since: str | None = None,
+        timestamps: bool = False,
     ) -> list[str]:
         args = ["logs"]
         if follow:
@@ -268,32 +282,78 @@ class Compose:
         return [*args, *services]
 
     def exec_args(
-        self, service: str, command: Sequence[str], *, interactive: bool = False,
-        env: dict[str, str] | None = None, pass_env: Sequence[str] = (),
+        self,
+        service: str,
+        command: Sequence[str],
+        *,
+        interactive: bool = False,
+        env: Mapping[str, str] | None = None,
+        pass_env: Sequence[str] = (),
+        user: str | None = None,
     ) -> list[str]:
-        """``pass_env`` names variables whose values compose reads from our environment (secrets)."""
+        """``exec`` (``-T`` unless ``interactive``); ``pass_env`` names variables whose values compose
+        reads from our environment (secrets), never from argv. Compose v1 cannot do that: refused."""
         args = ["exec"]
         if not interactive:
             args.append("-T")
-        for key, value in (env or {}).items():
-            args += ["-e", f"{key}={value}"]
-        if pass_env and self.version.is_v1:
-            raise StackError("docker-compose v1 cannot pass a secret to exec without putting it in argv",
-                             hint="use Compose v2 (docker compose)")
-        for key in pass_env:
-            args += ["-e", key]
-        return [*args, service, *command]
+        if user:
+            args += ["--user", user]
+        return [*args, *self._env_flags(env, pass_env), service, *command]
+
+    def exec_argv(self, service: str, command: Sequence[str], **options: Any) -> list[str]:
+        """The whole ``docker compose … exec`` argv (see ``exec_args``)."""
+        return self.argv(*self.exec_args(service, command, **options))
 
     def run_args(
-        self, service: str, command: Sequence[str], *, env: dict[str, str] | None = None,
+        self,
+        service: str,
+        command: Sequence[str],
+        *,
+        env: Mapping[str, str] | None = None,
         interactive: bool = False,
+        pass_env: Sequence[str] = (),
+        build: bool = False,
     ) -> list[str]:
         args = ["run", "--rm"]
         if not interactive:
             args.append("-T")
+        if build and not self.version.is_v1:
+            args.append("--build")  # a changed Dockerfile is picked up; cached otherwise
+        return [*args, *self._env_flags(env, pass_env), service, *command]
+
+    def run_argv(
+        self, service: str, command: Sequence[str], *, profiles: Sequence[str] = (), **options: Any
+    ) -> list[str]:
+        """The whole ``docker compose … run --rm`` argv, with extra ``profiles`` switched on."""
+        base = self.base()
+        for profile in profiles:
+            if profile not in self.settings.profiles:
+                base += ["--profile", profile]
+        return [*base, *self.run_args(service, command, **options)]
+
+    def port_argv(self, service: str, container_port: int) -> list[str]:
+        return self.argv("port", service, str(container_port))
+
+    def ps_argv(self, services: Sequence[str] = (), *, quiet: bool = False, running: bool = False) -> list[str]:
+        args = ["ps"]
+        if quiet:
+            args.append("-q")
+        if running:
+            args += ["--services", *(["--filter", "status=running"] if self.version.is_v1 else ["--status", "running"])]
+        return self.argv(*args, *services)
+
+    def _env_flags(self, env: Mapping[str, str] | None, pass_env: Sequence[str]) -> list[str]:
+        flags: list[str] = []
         for key, value in (env or {}).items():
-            args += ["-e", f"{key}={value}"]
-        return [*args, service, *command]
+            flags += ["-e", f"{key}={value}"]
+        if pass_env and self.version.is_v1:
+            raise StackError(
+                "docker-compose v1 cannot pass a secret to a container without putting it in argv",
+                hint="use Compose v2 (docker compose)",
+            )
+        for key in pass_env:
+            flags += ["-e", key]
+        return flags
 
     def down_args(self, *, volumes: bool = False, rmi: str | None = None) -> list[str]:
         args = ["down", "--remove-orphans"]
@@ -316,7 +376,7 @@ class Compose:
             ids = self.container_ids(services)
             result = self.runner.capture(["docker", "inspect", "--format", fmt, *ids]) if ids else None
             pending = []
-            for line in (result.stdout.splitlines() if result else []):
+            for line in result.stdout.splitlines() if result else []:
                 name, status, *health = line.split()
                 if status in ("exited", "dead") or health == ["unhealthy"]:
                     raise StackError(

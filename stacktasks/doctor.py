@@ -4,35 +4,44 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .errors import StackError
-from .project import Project
+from .roles import ROLE_NAMES
 from .settings import schema
+
+if TYPE_CHECKING:
+    from .project import Project
 
 
 @dataclass
 class Check:
+    """One finding. ``id`` is stable (scripts and onboarding select by it, never by the text);
+    a ``blocking`` check that fails means nothing after it can work (onboarding stops)."""
+
+    id: str
     name: str
     ok: bool
     detail: str
     hint: str = ""
+    blocking: bool = False
 
 
 def check_docker_cli(project: Project) -> Check:
     path = shutil.which("docker", path=project.runner.env.get("PATH"))
     if not path:
-        return Check("docker CLI", False, "not on PATH", "install Docker (docker.io or Docker Desktop)")
+        return Check("docker-cli", "docker CLI", False, "not on PATH", "install Docker (docker.io or Docker Desktop)")
     result = project.runner.capture(["docker", "--version"], check=False)
-    return Check("docker CLI", result.returncode == 0, result.stdout.strip() or path)
+    return Check("docker-cli", "docker CLI", result.returncode == 0, result.stdout.strip() or path)
 
 
 def check_compose(project: Project) -> Check:
     try:
         compose = project.compose()
     except StackError as error:
-        return Check("compose", False, error.message, error.hint or "")
+        return Check("compose", "compose", False, error.message, error.hint or "")
     legacy = " (legacy v1: no --wait, no logs --since)" if compose.version.is_v1 else ""
-    return Check("compose", True, f"{' '.join(compose.version.command)} {compose.version.text}{legacy}")
+    return Check("compose", "compose", True, f"{' '.join(compose.version.command)} {compose.version.text}{legacy}")
 
 
 def check_engine(project: Project) -> Check:
@@ -41,7 +50,7 @@ def check_engine(project: Project) -> Check:
         import docker
         from docker.errors import DockerException
     except ImportError:  # pragma: no cover - a runtime dependency
-        return Check("engine", False, "the docker SDK is not installed", "pip install docker")
+        return Check("engine", "engine", False, "the docker SDK is not installed", "pip install docker")
     try:
         client = docker.from_env(timeout=5, environment=project.runner.env)
         client.ping()
@@ -49,11 +58,16 @@ def check_engine(project: Project) -> Check:
         info = client.info()
     except DockerException as error:
         return Check(
-            "engine", False, f"not reachable: {project.runner.mask(str(error))}",
+            "engine",
+            "engine",
+            False,
+            f"not reachable: {project.runner.mask(str(error))}",
             "start the engine (systemctl start docker, or dockerd &) or check DOCKER_HOST",
         )
     return Check(
-        "engine", True,
+        "engine",
+        "engine",
+        True,
         f"Docker {version.get('Version', '?')} ({info.get('Driver', '?')} storage, "
         f"{info.get('ContainersRunning', 0)} containers running)",
     )
@@ -63,13 +77,13 @@ def check_compose_files(project: Project) -> Check:
     try:
         compose = project.compose()
     except StackError:
-        return Check("compose files", False, "no compose to read them with")
+        return Check("compose-files", "compose files", False, "no compose to read them with")
     problem = compose.validate()
     files = ", ".join(compose.files) or "compose's default (compose.yaml / docker-compose.yml)"
     if problem:
-        return Check("compose files", False, f"{files}: {problem}")
+        return Check("compose-files", "compose files", False, f"{files}: {problem}")
     services = ", ".join(project.model().services)
-    return Check("compose files", True, f"{files} in {project.settings.directory}: {services}")
+    return Check("compose-files", "compose files", True, f"{files} in {project.settings.directory}: {services}")
 
 
 def check_env_files(project: Project) -> list[Check]:
@@ -77,24 +91,20 @@ def check_env_files(project: Project) -> list[Check]:
     for env_file in project.env.files:
         if env_file.found:
             detail = f"{env_file.path}: {len(env_file.keys)} keys"
-            checks.append(Check("env file", True, detail))
+            checks.append(Check("env-file", "env file", True, detail))
         else:
-            checks.append(Check("env file", True, f"{env_file.path}: absent (optional)"))
+            checks.append(Check("env-file", "env file", True, f"{env_file.path}: absent (optional)"))
     if not checks:
-        checks.append(Check("env file", True, "none configured"))
+        checks.append(Check("env-file", "env file", True, "none configured"))
     return checks
 
 
 def check_roles(project: Project) -> list[Check]:
     checks = []
-    for role in ("app", "db", "redis", "front"):
-        key = f"{role}.service"
-        service = project.settings.get(key)
-        source = project.settings.sources.get(key, "")
-        if service:
-            checks.append(Check(f"{role} role", True, f"{service}  ({source})"))
-        else:
-            checks.append(Check(f"{role} role", True, "none"))
+    for name in ROLE_NAMES:
+        role = project.roles.get(name)
+        detail = f"{role.service}  ({role.reason})" if role.service else "none"
+        checks.append(Check(f"role-{name}", f"{name} role", True, detail))
     return checks
 
 
@@ -108,7 +118,7 @@ def check_ports(project: Project) -> Check:
         model = project.model()
         running = compose.running_services()
     except StackError as error:
-        return Check("host ports", False, f"not checked: {error.message}")
+        return Check("host-ports", "host ports", False, f"not checked: {error.message}")
     taken, free = [], 0
     for service in model.default_services(project.settings.profiles):
         if service in running:
@@ -126,9 +136,14 @@ def check_ports(project: Project) -> Check:
                     if error.errno == errno.EADDRINUSE:
                         taken.append(f"{published} ({service})")
     if taken:
-        return Check("host ports", False, f"already taken: {', '.join(taken)}",
-                     "stop what holds them, or change the published ports in your .env")
-    return Check("host ports", True, f"{free} ports free" if free else "nothing to publish, or all ours")
+        return Check(
+            "host-ports",
+            "host ports",
+            False,
+            f"already taken: {', '.join(taken)}",
+            "stop what holds them, or change the published ports in your .env",
+        )
+    return Check("host-ports", "host ports", True, f"{free} ports free" if free else "nothing to publish, or all ours")
 
 
 #: Below this, image builds and database volumes start failing in confusing ways.
@@ -139,64 +154,86 @@ def check_engine_disk(project: Project) -> Check:
     result = project.runner.capture(["docker", "info", "--format", "{{.DockerRootDir}}"], check=False)
     root = result.stdout.strip()
     if result.returncode != 0 or not root:
-        return Check("engine disk", False, "not checked: the engine did not answer")
+        return Check("engine-disk", "engine disk", False, "not checked: the engine did not answer")
     try:
         usage = shutil.disk_usage(root)
     except OSError:
-        return Check("engine disk", True, f"{root} is not on this host (remote engine): not checked")
+        return Check("engine-disk", "engine disk", True, f"{root} is not on this host (remote engine): not checked")
     free = f"{usage.free / 1e9:.1f} GB free in {root}"
     if usage.free < LOW_DISK:
-        return Check("engine disk", False, free, "docker system prune, or free disk space")
-    return Check("engine disk", True, free)
+        return Check("engine-disk", "engine disk", False, free, "docker system prune, or free disk space")
+    return Check("engine-disk", "engine disk", True, free)
 
 
 def check_pg_client(project: Project) -> Check:
     """Which pg_dump db.backup would use, against the server's major version."""
-    from .postgres import connect, host_tool_major, resolve_target, server_major
+    from .db.admin import connect, server_major
+    from .db.target import resolve_target
+    from .db.tools import host_tool_major
 
     try:
         target = resolve_target(project)
     except StackError:
-        return Check("pg client", True, "no database configured")
+        return Check("pg-client", "pg client", True, "no database configured")
     if target.kind == "service":
-        return Check("pg client", True, f"runs inside service {target.service}: always the server's version")
+        return Check(
+            "pg-client", "pg client", True, f"runs inside service {target.service}: always the server's version"
+        )
     host = host_tool_major("pg_dump")
     try:
         conn = connect(target)
     except StackError as error:
-        return Check("pg client", True, f"host pg_dump {host or 'missing'}; server not reachable ({error.message})")
+        return Check(
+            "pg-client", "pg client", True, f"host pg_dump {host or 'missing'}; server not reachable ({error.message})"
+        )
     try:
         server = server_major(conn)
     finally:
         conn.close()
     if host is None or host < server:
         image = project.settings.db.client_image.format(major=server)
-        return Check("pg client", True, f"host pg_dump {host or 'missing'}, server {server}: "
-                                        f"db.backup will use the {image} image")
-    return Check("pg client", True, f"host pg_dump {host}, server {server}")
+        return Check(
+            "pg-client",
+            "pg client",
+            True,
+            f"host pg_dump {host or 'missing'}, server {server}: db.backup will use the {image} image",
+        )
+    return Check("pg-client", "pg client", True, f"host pg_dump {host}, server {server}")
+
+
+BLOCKING = frozenset({"docker-cli", "compose", "engine", "compose-files", "engine-disk", "host-ports"})
 
 
 def run_checks(project: Project) -> list[Check]:
-    checks = [check_docker_cli(project), check_compose(project), check_engine(project)]
-    checks.append(check_compose_files(project))
-    if checks[2].ok:
+    """Every check, in order; a check that needs another's success runs only after it passed."""
+    checks = [check_docker_cli(project), check_compose(project), check_engine(project), check_compose_files(project)]
+    passed = {check.id for check in checks if check.ok}
+    if "engine" in passed:
         checks.append(check_engine_disk(project))
-    if checks[3].ok:
+    if "compose-files" in passed:
         checks.append(check_ports(project))
     checks += check_env_files(project)
     checks += check_roles(project)
     checks.append(check_pg_client(project))
+    for check in checks:
+        check.blocking = check.id in BLOCKING
     return checks
 
 
 def settings_table(project: Project) -> list[tuple[str, str, str]]:
     """(key, value, where it came from) for every setting, secrets masked."""
     rows = []
+    roles = {f"{name}.service": project.roles.get(name) for name in ROLE_NAMES}
     for key, spec in schema().items():
         value = project.settings.get(key)
+        source = project.settings.sources.get(key, "")
+        if key in roles:  # a detected role is shown with what detection saw
+            value, source = roles[key].service, roles[key].reason
+        elif key == "project_name" and value is None and project.has_compose_files():
+            value, source = project.compose().label(), "compose model: project name"
         if spec.argv:
             shown = " ".join(value) if value else "(auto)" if key == "compose_command" else "(none)"
         else:
             shown = repr(value)
-        rows.append((key, project.runner.mask(shown), project.settings.sources.get(key, "")))
+        rows.append((key, project.runner.mask(shown), source))
     return rows

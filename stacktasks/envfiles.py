@@ -41,8 +41,14 @@ def maskable_as_word(secret: str) -> bool:
     """
     if len(secret) < MIN_BARE_SECRET:
         return False
-    kinds = sum((any(c.islower() for c in secret), any(c.isupper() for c in secret),
-                 any(c.isdigit() for c in secret), any(not c.isalnum() for c in secret)))
+    kinds = sum(
+        (
+            any(c.islower() for c in secret),
+            any(c.isupper() for c in secret),
+            any(c.isdigit() for c in secret),
+            any(not c.isalnum() for c in secret),
+        )
+    )
     return kinds >= 2 or len(secret) >= LONG_SECRET
 
 
@@ -119,9 +125,7 @@ def parse_env_file(path: Path) -> dict[str, str]:
     return {key: value or "" for key, value in values.items()}
 
 
-def load_env_files(
-    files: Iterable[tuple[Path, bool]], process_env: Mapping[str, str] | None = None
-) -> LoadedEnv:
+def load_env_files(files: Iterable[tuple[Path, bool]], process_env: Mapping[str, str] | None = None) -> LoadedEnv:
     """Load env files in order over each other; the process environment wins."""
     process = dict(os.environ if process_env is None else process_env)
     values: dict[str, str] = {}

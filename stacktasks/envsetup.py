@@ -107,12 +107,16 @@ def compare_env_files(settings: Settings) -> list[FileComparison]:
             comparisons.append(FileComparison(path, example, False, sorted(expected), [], []))
             continue
         actual = parse_env_file(path)
-        comparisons.append(FileComparison(
-            path, example, True,
-            missing=[key for key in expected if key not in actual],
-            extra=[key for key in actual if key not in expected],
-            empty=[key for key in expected if key in actual and not actual[key] and expected[key]],
-        ))
+        comparisons.append(
+            FileComparison(
+                path,
+                example,
+                True,
+                missing=[key for key in expected if key not in actual],
+                extra=[key for key in actual if key not in expected],
+                empty=[key for key in expected if key in actual and not actual[key] and expected[key]],
+            )
+        )
     return comparisons
 
 

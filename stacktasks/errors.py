@@ -1,12 +1,43 @@
-"""The one exception type tasks turn into a clean, one-line failure with a hint."""
+"""What can go wrong, as the user sees it: one ``stacktasks:`` line, a hint, a documented exit code.
+
+Exit codes (the README's table is this one):
+
+====  ============================================================================
+0     done
+1     the operation failed (a check, a verification, a server said no)
+2     usage: a wrong flag, argument or setting
+3     refused: not confirmed, or no terminal to ask on and no ``--yes``
+70    a bug in stacktasks (the traceback is shown with ``STACKTASKS_DEBUG=1``)
+127   a tool is missing (docker, compose, pg_dump …)
+N     a child's own exit code, passed through (tests, migrations, psql …)
+128+n a child (or stacktasks) was killed by signal n: 130 for Ctrl-C, 143 for SIGTERM
+====  ============================================================================
+
+``failure_of`` is the one boundary that turns any expected exception (ours, psycopg, redis-py,
+the docker SDK, the OS) into a ``StackError``; it never imports those libraries itself.
+"""
 
 from __future__ import annotations
+
+import errno
+import os
+import signal
+import sys
+from collections.abc import Callable, Sequence
+
+OK = 0
+FAILED = 1
+USAGE = 2
+REFUSED = 3
+BUG = 70
+MISSING_TOOL = 127
+SIGNAL_BASE = 128
 
 
 class StackError(Exception):
     """A failure the user can act on: a one-line reason, an optional hint and an exit code."""
 
-    def __init__(self, message: str, hint: str | None = None, code: int = 1) -> None:
+    def __init__(self, message: str, hint: str | None = None, code: int = FAILED) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
@@ -16,3 +47,115 @@ class StackError(Exception):
         if self.hint:
             return f"{self.message}\nhint: {self.hint}"
         return self.message
+
+
+class ChildFailed(StackError):
+    """A child process exited non-zero or was killed: built in one place (``Runner``) for every tool.
+
+    ``returncode`` is what the OS reported (negative for a signal); ``code`` is the exit code
+    stacktasks leaves with: the child's own, or 128+n for signal n.
+    """
+
+    def __init__(self, shown: str, returncode: int, reason: str = "", what: str = "", hint: str | None = None) -> None:
+        self.returncode = returncode
+        self.shown = shown
+        self.reason = reason
+        label = what or f"`{shown}`"
+        if returncode < 0:
+            message = f"{label} was killed by {signal_name(-returncode)}"
+            code = SIGNAL_BASE - returncode
+        else:
+            message = f"{label} exited with {returncode}"
+            code = returncode
+        if reason:
+            message += f": {reason}"
+        super().__init__(message, hint=hint, code=code)
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGINT, SIGTERM or SIGHUP reached stacktasks: finish or roll back the current step, then stop."""
+
+    def __init__(self, signum: int = signal.SIGINT) -> None:
+        super().__init__(signal_name(signum))
+        self.signum = signum
+
+    @property
+    def code(self) -> int:
+        return SIGNAL_BASE + self.signum
+
+
+def signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
+
+
+def raise_interrupted(signum: int, _frame: object) -> None:
+    raise Interrupted(signum)
+
+
+def first_line(text: str) -> str:
+    lines = [line.strip() for line in str(text).strip().splitlines() if line.strip()]
+    return lines[0] if lines else str(text).strip()
+
+
+def _library_error(error: BaseException, module: str, class_name: str = "Error") -> bool:
+    """Whether ``error`` is ``module.class_name``'s kind, without importing the library."""
+    loaded = sys.modules.get(module)
+    kind = getattr(loaded, class_name, None) if loaded else None
+    return isinstance(kind, type) and isinstance(error, kind)
+
+
+def _os_failure(error: OSError) -> StackError:
+    where = f": {error.filename}" if error.filename else ""
+    if error.errno == errno.ENOSPC:
+        return StackError(f"no space left on the device{where}", hint="free disk space (df -h), then run it again")
+    if error.errno in (errno.EACCES, errno.EPERM):
+        return StackError(f"permission denied{where}", hint="check the owner and mode of that path")
+    if error.errno == errno.ENOTDIR:
+        return StackError(f"not a folder{where}", hint="a file is in the way of a folder stacktasks needs")
+    if error.errno == errno.EEXIST:
+        return StackError(f"already exists{where}")
+    if isinstance(error, ConnectionError | TimeoutError):
+        return StackError(f"connection failed: {error.strerror or error}{where}")
+    return StackError(f"{error.strerror or error}{where}")
+
+
+def failure_of(error: BaseException) -> StackError:
+    """The one-line failure an exception becomes at the task boundary."""
+    if isinstance(error, StackError):
+        return error
+    if isinstance(error, Interrupted):
+        return StackError(f"interrupted by {signal_name(error.signum)}", code=error.code)
+    if isinstance(error, KeyboardInterrupt):
+        return StackError("interrupted (Ctrl-C)", code=SIGNAL_BASE + signal.SIGINT)
+    if _library_error(error, "psycopg"):
+        hint = "is the database up? inv ps" if _library_error(error, "psycopg", "OperationalError") else None
+        return StackError(f"PostgreSQL: {first_line(str(error))}", hint=hint)
+    if _library_error(error, "redis.exceptions", "RedisError"):
+        return StackError(f"Redis: {first_line(str(error)) or type(error).__name__}", hint="is Redis up? inv ps")
+    if _library_error(error, "docker.errors", "DockerException"):
+        return StackError(f"Docker engine: {first_line(str(error))}", hint="is the engine running? inv doctor")
+    if isinstance(error, OSError):
+        return _os_failure(error)
+    return StackError(
+        f"internal error: {type(error).__name__}: {first_line(str(error))}",
+        hint="run again with STACKTASKS_DEBUG=1 for the traceback, and report it",
+        code=BUG,
+    )
+
+
+def debugging() -> bool:
+    return os.environ.get("STACKTASKS_DEBUG", "") not in ("", "0")
+
+
+def one_line(error: StackError, mask: Callable[[str], str]) -> str:
+    """``stacktasks: reason`` (and ``hint: …`` on its own line), secrets masked."""
+    return f"stacktasks: {mask(str(error))}"
+
+
+def describe_argv(argv: Sequence[str]) -> str:
+    import shlex
+
+    return shlex.join(argv)

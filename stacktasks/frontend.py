@@ -26,17 +26,9 @@ class BuildResult:
 
 
 def build_argv(project: Project, service: str) -> list[str]:
-    """`compose run --rm` of the service, its profiles switched on (build-only services sit under one)."""
-    compose = project.compose()
-    model = project.model()
-    profiles = [p for p in model.profiles(service) if p not in project.settings.profiles]
-    argv = compose.base()
-    for profile in profiles[:1]:
-        argv += ["--profile", profile]
-    argv += ["run", "--rm", "-T"]
-    if not compose.version.is_v1:
-        argv.append("--build")  # a changed Dockerfile or package.json is picked up; cached otherwise
-    return [*argv, service, *project.settings.front.build]
+    """`compose run --rm --build` of the service, its profile switched on (build-only services sit under one)."""
+    profiles = project.model().profiles(service)[:1]
+    return project.compose().run_argv(service, project.settings.front.build, profiles=profiles, build=True)
 
 
 def dist_path(project: Project) -> Path | None:
@@ -76,7 +68,7 @@ def build_frontend(project: Project, service: str | None = None) -> BuildResult 
     started = time.time()
     argv = build_argv(project, target)
     code = project.runner.run(argv, check=False)
-    if project.runner.dry:
+    if project.dry:
         if dist:
             project.runner.note(f"check that {dist} exists, is not empty and is newer than the build")
         return None
@@ -119,8 +111,12 @@ def changed_files(before: dict[str, tuple[float, int]], after: dict[str, tuple[f
 
 
 def watch_frontend(
-    project: Project, service: str | None = None, *, interval: float = 1.0,
-    rounds: int | None = None, on_build: Callable[[BuildResult | None, list[str]], None] | None = None,
+    project: Project,
+    service: str | None = None,
+    *,
+    interval: float = 1.0,
+    rounds: int | None = None,
+    on_build: Callable[[BuildResult | None, list[str]], None] | None = None,
 ) -> None:
     """Build, then rebuild whenever a source file changes, until Ctrl-C (or ``rounds`` polls)."""
     target = project.service("front", service)

@@ -5,9 +5,13 @@ from __future__ import annotations
 import os
 import shlex
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .errors import StackError
 from .settings import Settings
+
+if TYPE_CHECKING:
+    from .project import Project
 
 KNOWN = ("django", "alembic")
 SKIPPED_DIRECTORIES = {".git", ".venv", "venv", "node_modules", "__pycache__", ".tox", "backups"}
@@ -51,7 +55,9 @@ def makemigrations_command(settings: Settings, message: str, extra: list[str]) -
     elif tool == "alembic":
         if not message:
             raise StackError(
-                "alembic needs a message for the revision", hint='inv db.makemigrations -m "add users"', code=2,
+                "alembic needs a message for the revision",
+                hint='inv db.makemigrations -m "add users"',
+                code=2,
             )
         command = ["alembic", "revision", "--autogenerate", "-m", message]
     else:
@@ -60,3 +66,35 @@ def makemigrations_command(settings: Settings, message: str, extra: list[str]) -
             hint="set app.makemigrations to the command",
         )
     return [*settings.app.prefix, *command, *extra]
+
+
+def wait_for_database(project: Project) -> None:
+    """Migrations need the database: wait until it accepts connections (when there is one)."""
+    from .db.target import resolve_target, wait_until_ready
+
+    try:
+        target = resolve_target(project)
+    except StackError as error:
+        project.runner.note(f"not waiting for a database: {error.message}")
+        return
+    wait_until_ready(project, target, project.settings.db.wait_timeout)
+
+
+def _in_app(project: Project, command: list[str], what: str) -> None:
+    from .project import interactive_terminal
+
+    code = project.run_in_service(project.service("app"), command, interactive=interactive_terminal())
+    if code:
+        raise StackError(f"{what} exited with {code}", code=code)
+
+
+def apply_migrations(project: Project, args: str) -> None:
+    command = migrate_command(project.settings, shlex.split(args) + project.extra_args)
+    wait_for_database(project)
+    _in_app(project, command, "migrations")
+
+
+def make_migrations(project: Project, message: str, args: str) -> None:
+    command = makemigrations_command(project.settings, message, shlex.split(args) + project.extra_args)
+    wait_for_database(project)
+    _in_app(project, command, "makemigrations")

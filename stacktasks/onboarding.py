@@ -17,10 +17,7 @@ from .errors import StackError
 
 if TYPE_CHECKING:
     from .project import Project
-    from .settings import Settings
 
-#: The doctor checks that stop onboarding: without them nothing after can work.
-BLOCKING_CHECKS = ("docker CLI", "compose", "engine", "compose files", "engine disk", "host ports")
 EMPTY_SCHEMA = hashlib.sha256(json.dumps([[], []]).encode()).hexdigest()
 
 
@@ -60,7 +57,8 @@ def container_ids(project: Project) -> list[str]:
 
 def schema_fingerprint(project: Project) -> str | None:
     """A digest of the database's tables, columns and migration records; None without a database."""
-    from .postgres import connect, resolve_target
+    from .db.admin import connect
+    from .db.target import resolve_target
 
     try:
         target = resolve_target(project)
@@ -87,7 +85,7 @@ def published_urls(project: Project) -> list[str]:
     compose = project.compose()
     model = project.model()
     running = compose.running_services()
-    roles = {project.settings.get(f"{role}.service"): role for role in ("app", "db", "redis", "front")}
+    roles = project.roles.by_service()
     urls = []
     for service in model.services:
         if service not in running:
@@ -116,22 +114,38 @@ def _stopped(step: str, error: StackError) -> StackError:
     return StackError(f"onboard stopped at {step}: {error.message}", hint=error.hint, code=error.code)
 
 
-def onboard_project(c: object, settings: Settings, *, build: bool, seed: bool) -> OnboardReport | None:
+def onboard_project(project: Project, *, build: bool, seed: bool) -> OnboardReport | None:
     """Every step in order; the first failure stops it, saying what to do. None under dry-run."""
-    from .doctor import run_checks
     from .envsetup import init_env_files
-    from .project import Project
-    from .tasks.stack import bring_up
 
-    dry = bool(c.config.run.dry)  # type: ignore[attr-defined]
+    if project.settings.is_protected:  # on other stages onboarding asks nothing: it destroys nothing
+        project.confirm(f"onboard stage {project.settings.stage}: build and start the stack")
     report = OnboardReport()
-    created = init_env_files(settings, dry=dry).created
+    created = init_env_files(project.settings, dry=project.dry).created
     detail = f"created {', '.join(path.name for path in created)}" if created else "present"
     report.steps.append(StepReport("env files", bool(created), detail))
-    project = Project.from_context(c)  # after env.init: the new files are part of it
-    failed = [check for check in run_checks(project) if check.name in BLOCKING_CHECKS and not check.ok]
+    project = project.reloaded()  # after env.init: the new files are part of it
+    _require_blocking_checks(project)
+    _build_and_start(project, report, build=build)
+    fresh = _migrate(project, report)
+    _seed(project, report, run=fresh or seed)
+    if project.dry:
+        return None
+    report.urls = published_urls(project)
+    return report
+
+
+def _require_blocking_checks(project: Project) -> None:
+    from .doctor import run_checks
+
+    failed = [check for check in run_checks(project) if check.blocking and not check.ok]
     if failed:
         raise _stopped("the checks", StackError(f"{failed[0].name}: {failed[0].detail}", hint=failed[0].hint or None))
+
+
+def _build_and_start(project: Project, report: OnboardReport, *, build: bool) -> None:
+    from .lifecycle import bring_up
+
     compose = project.compose()
 
     def build_images() -> str:
@@ -148,18 +162,12 @@ def onboard_project(c: object, settings: Settings, *, build: bool, seed: bool) -
         report.steps.append(measured("up", lambda: container_ids(project), start))
     except StackError as error:
         raise _stopped("build/up", error) from None
-    fresh = _migrate(project, report)
-    _seed(project, report, run=fresh or seed)
-    if dry:
-        return None
-    report.urls = published_urls(project)
-    return report
 
 
 def _migrate(project: Project, report: OnboardReport) -> bool:
     """Apply migrations when the app has a migration tool; True when the database was new."""
+    from .db.target import resolve_target, wait_until_ready
     from .migrations import detect_tool, migrate_command
-    from .postgres import resolve_target, wait_until_ready
 
     try:
         detect_tool(project.settings)

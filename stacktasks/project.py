@@ -1,133 +1,113 @@
-"""One project as the tasks see it: settings, loaded env, a runner and the compose client.
+"""One project as a task sees it, built once per invocation and passed to the core explicitly.
 
-Built from an Invoke context; everything costly (the compose version, the compose model) is
-read on first use, so a task that needs none of it pays nothing.
+Frozen settings, the invocation's choices (dry-run, ``--yes``, the words after ``--``), and what
+is read on first use only: the env files, the runner, the compose client, the compose model and
+the roles resolved from it. A task that needs none of them pays nothing for them. The core never
+sees Invoke: ``stacktasks.tasks`` builds this from Invoke's context.
 """
 
 from __future__ import annotations
 
+import functools
 import sys
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
-from .compose import Compose, ComposeModel, detect_compose
-from .envfiles import LoadedEnv, load_env_files
 from .errors import StackError
-from .keys import COLLECTION_KEY
-from .runner import Runner
-from .settings import Settings, flatten, resolve
+from .roles import ROLE_NAMES, RoleName, Roles, configured_roles, resolve_roles
+from .settings import Settings
+
+if TYPE_CHECKING:
+    from .compose import Compose, ComposeModel
+    from .envfiles import LoadedEnv
+    from .runner import Runner
 
 COMPOSE_FILE_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml")
 
-#: Invoke's config levels that may hold a ``stacktasks`` section, lowest first.
-INVOKE_LEVELS = (
-    ("_collection", "collection config (tasks.py)"),
-    ("_system", "system config"),
-    ("_user", "user config"),
-    ("_project", "project config"),
-    ("_env", "environment"),
-    ("_runtime", "runtime config"),
-    ("_overrides", "config overrides"),
-)
 
-
-def project_root(config: Any) -> Path:
-    """The folder of the tasks.py Invoke loaded, else the working directory."""
-    prefix = getattr(config, "_project_prefix", None)
-    return Path(prefix).resolve() if prefix else Path.cwd()
-
-
-def invoke_layers(config: Any) -> list[tuple[Mapping[str, Any], str, bool]]:
-    """The ``stacktasks`` section of each Invoke config level, with a label saying where."""
-    layers: list[tuple[Mapping[str, Any], str, bool]] = []
-    for attribute, label in INVOKE_LEVELS:
-        data = getattr(config, attribute, None) or {}
-        section = data.get("stacktasks")
-        if not section:
-            continue
-        if attribute == "_env":
-            # One origin per variable, so doctor can name the exact one.
-            for key, value in flatten(section, label).items():
-                if value is not None:
-                    name = "INVOKE_STACKTASKS_" + key.upper().replace(".", "_")
-                    layers.append(({key: value}, f"environment variable {name}", True))
-            continue
-        path = getattr(config, f"{attribute}_path", None)
-        layers.append((section, f"{label} {path}" if path else label, False))
-    return layers
-
-
-def settings_from_context(c: Any, flags: Mapping[str, Any] | None = None) -> Settings:
-    """The settings alone (no env files loaded): for tasks that make or inspect the env files."""
-    config = c.config
-    return resolve(
-        project_root(config),
-        collection_overrides=config.get(COLLECTION_KEY) or None,
-        invoke_layers=invoke_layers(config),
-        flags=flags,
-    )
-
-
-@dataclass
 class Project:
-    settings: Settings
-    env: LoadedEnv
-    runner: Runner
-    _compose: Compose | None = field(default=None, repr=False)
-    _roles_read: bool = False
+    """Settings, env, runner, compose client, roles, dry-run and the confirmation policy."""
 
-    @classmethod
-    def from_context(cls, c: Any, flags: Mapping[str, Any] | None = None) -> Project:
-        config = c.config
-        settings = settings_from_context(c, flags)
-        return cls.from_settings(settings, dry=bool(config.run.dry), echo=bool(config.run.echo))
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        dry: bool = False,
+        echo: bool = False,
+        assume_yes: bool = False,
+        extra_args: Sequence[str] = (),
+    ) -> None:
+        self.settings = settings
+        self.dry = dry
+        self.echo = echo or settings.echo
+        self.assume_yes = assume_yes
+        self.extra_args = list(extra_args)
 
     @classmethod
     def from_settings(cls, settings: Settings, *, dry: bool = False, echo: bool = False) -> Project:
-        env = load_env_files(settings.env_file_paths())
-        runner = Runner(
-            env=env.child_environment(),
-            cwd=settings.directory,
-            mask=env.masker,
-            dry=dry,
-            echo=echo or settings.echo,
+        project = cls(settings, dry=dry, echo=echo)
+        project.runner  # noqa: B018 - load the env files and check the folder now, as a task does
+        return project
+
+    def reloaded(self) -> Project:
+        """The same invocation with the env files read again (after env.init wrote them)."""
+        return Project(
+            self.settings, dry=self.dry, echo=self.echo, assume_yes=self.assume_yes, extra_args=self.extra_args
         )
-        if not settings.directory.is_dir():
+
+    # -- read on first use ----------------------------------------------------------------------
+
+    @functools.cached_property
+    def env(self) -> LoadedEnv:
+        from .envfiles import load_env_files
+
+        return load_env_files(self.settings.env_file_paths())
+
+    @functools.cached_property
+    def runner(self) -> Runner:
+        from .runner import Runner
+
+        if not self.settings.directory.is_dir():
             raise StackError(
-                f"project directory {settings.directory} does not exist",
+                f"project directory {self.settings.directory} does not exist",
                 hint="check stacktasks.project_directory",
             )
-        return cls(settings=settings, env=env, runner=runner)
+        return Runner(
+            env=self.env.child_environment(),
+            cwd=self.settings.directory,
+            mask=self.env.masker,
+            dry=self.dry,
+            echo=self.echo,
+        )
 
     def compose(self) -> Compose:
-        if self._compose is None:
-            version = detect_compose(self.settings.compose_command, self.runner)
-            self._compose = Compose(self.settings, self.runner, version)
         return self._compose
 
+    @functools.cached_property
+    def _compose(self) -> Compose:
+        from .compose import Compose, detect_compose
+
+        version = detect_compose(self.settings.compose_command, self.runner)
+        return Compose(self.settings, self.runner, version)
+
     def model(self) -> ComposeModel:
-        """The compose model; on first read it also fills the roles nobody configured."""
-        model = self.compose().model()
-        if not self._roles_read:
-            from .roles import apply_compose_model
+        """The compose model (one compose call, read once)."""
+        return self.compose().model()
 
-            apply_compose_model(self.settings, model)
-            self._roles_read = True
-        return model
+    @functools.cached_property
+    def roles(self) -> Roles:
+        """Which service plays each role; the compose model is read only where a compose file exists."""
+        if not self.has_compose_files():
+            return configured_roles(self.settings)
+        return resolve_roles(self.settings, self.model())
 
-    def service(self, role: str, given: str | None = None) -> str:
-        """The service playing ``role`` (app, db, redis, front), or a clear error."""
-        if given:
-            return given
-        service = self.model_role(role)
-        if not service:
-            raise StackError(
-                f"no {role} service found in the compose model",
-                hint=f"set {role}.service under [tool.stacktasks] in pyproject.toml",
-            )
-        return service
+    def mask(self, text: str) -> str:
+        """Secrets hidden, with whatever is known of them so far (error paths must not load more)."""
+        env = self.__dict__.get("env")
+        return env.masker(text) if env is not None else text
+
+    # -- questions every task asks --------------------------------------------------------------
 
     def has_compose_files(self) -> bool:
         """Whether a compose model exists to be read (configured files, or compose's default names)."""
@@ -135,33 +115,75 @@ class Project:
             return True
         return any((self.settings.directory / name).is_file() for name in COMPOSE_FILE_NAMES)
 
-    def model_role(self, role: str) -> str | None:
-        """The service playing ``role`` after the compose model was read, or None."""
-        self.model()
-        service = self.settings.get(f"{role}.service")
-        return str(service) if service else None
+    def role_service(self, role: RoleName) -> str | None:
+        return self.roles.get(role).service
+
+    def service(self, role: RoleName, given: str | None = None) -> str:
+        """The service playing ``role`` (app, db, redis, front), or a clear error."""
+        if given:
+            return given
+        service = self.role_service(role)
+        if not service:
+            raise StackError(
+                f"no {role} service found in the compose model",
+                hint=f"set {role}.service under [tool.stacktasks] in pyproject.toml",
+            )
+        return service
+
+    def confirmation_name(self) -> str:
+        """The one name a protected stage makes you type, for every destructive task: compose's
+        project name, else the folder's."""
+        if not self.has_compose_files():
+            return self.settings.project_name or self.settings.directory.name
+        return self.compose().label()
+
+    def confirm(self, action: str, *, protected: bool | None = None) -> None:
+        """The confirmation policy: ``--yes``, a terminal, the typed name on a protected stage."""
+        from .safety import confirm
+
+        is_protected = self.settings.is_protected if protected is None else protected
+        confirm(
+            action,
+            yes=self.assume_yes,
+            protected=is_protected,
+            expected=self.confirmation_name() if is_protected else "",
+            dry=self.dry,
+        )
 
     def run_in_service(
-        self, service: str, command: list[str], *, env: dict[str, str] | None = None,
+        self,
+        service: str,
+        command: list[str],
+        *,
+        env: dict[str, str] | None = None,
         interactive: bool = False,
     ) -> int:
         """Run ``command`` in ``service``: exec when it is running, else a one-off container."""
         compose = self.compose()
-        if self.runner.dry or service in compose.running_services():
-            argv = compose.exec_args(service, command, env=env, interactive=interactive)
+        if self.dry or service in compose.running_services():
+            argv = compose.exec_argv(service, command, env=env, interactive=interactive)
         else:
             self.runner.note(f"{service} is not running: using a one-off container")
-            argv = compose.run_args(service, command, env=env, interactive=interactive)
-        return compose.run(*argv, check=False)
+            argv = compose.run_argv(service, command, env=env, interactive=interactive)
+        return self.runner.run(argv, check=False)
 
     def test_compose(self) -> Compose:
         """A compose client for the dedicated test stack (app.test_compose_files)."""
+        from .compose import Compose
+
         base = self.compose()
         name = base.project_name or self.model().name or self.settings.directory.name
         return Compose(
-            self.settings, self.runner, base.version,
-            files=list(self.settings.app.test_compose_files), project_name=f"{name}-test",
+            self.settings,
+            self.runner,
+            base.version,
+            files=list(self.settings.app.test_compose_files),
+            project_name=f"{name}-test",
         )
+
+    @property
+    def root(self) -> Path:
+        return self.settings.root
 
 
 def interactive_terminal() -> bool:
@@ -170,3 +192,6 @@ def interactive_terminal() -> bool:
         return sys.stdin.isatty() and sys.stdout.isatty()
     except (ValueError, AttributeError):
         return False
+
+
+__all__ = ["ROLE_NAMES", "Project", "interactive_terminal"]

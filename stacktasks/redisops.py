@@ -95,7 +95,7 @@ def resolve_redis(project: Project) -> RedisTarget:
     role = settings.service
     if project.has_compose_files():
         services = set(project.model().services)
-        role = project.model_role("redis")  # the configured service, else the detected one
+        role = project.role_service("redis")  # the configured service, else the detected one
     if url:
         target = parse_redis_url(url, settings.url_env)
     elif role:
@@ -121,8 +121,14 @@ def connect(target: RedisTarget, mask: Callable[[str], str] = lambda text: text)
     import redis
 
     client = redis.Redis(
-        host=target.host, port=target.port, db=target.db, username=target.username,
-        password=target.password, ssl=target.tls, socket_connect_timeout=5, socket_timeout=60,
+        host=target.host,
+        port=target.port,
+        db=target.db,
+        username=target.username,
+        password=target.password,
+        ssl=target.tls,
+        socket_connect_timeout=5,
+        socket_timeout=60,
     )
     try:
         client.ping()
@@ -152,8 +158,12 @@ def scan_keys(client: redis.Redis, pattern: bytes, count: int = SCAN_COUNT) -> I
 
 
 def unlink_matching(
-    client: redis.Redis, pattern: bytes, *, count: int = SCAN_COUNT,
-    progress: Callable[[int], None] | None = None, pack: Callable[..., bytes] | None = None,
+    client: redis.Redis,
+    pattern: bytes,
+    *,
+    count: int = SCAN_COUNT,
+    progress: Callable[[int], None] | None = None,
+    pack: Callable[..., bytes] | None = None,
 ) -> int:
     """UNLINK every key matching ``pattern``; return how many went.
 
@@ -287,9 +297,18 @@ printf '%s' "$samples" | grep . | head -n 5 || true
 def in_service_argv(project: Project, target: RedisTarget, pattern: str, *, delete: bool) -> list[str]:
     compose = project.compose()
     assert target.service
-    command = ["sh", "-c", STEP_LOOP, "stacktasks-redis", STEP_SCRIPT, pattern, str(target.db),
-               str(SCAN_COUNT), "1" if delete else "0"]
-    return compose.argv(*compose.exec_args(target.service, command, pass_env=_auth_names(target)))
+    command = [
+        "sh",
+        "-c",
+        STEP_LOOP,
+        "stacktasks-redis",
+        STEP_SCRIPT,
+        pattern,
+        str(target.db),
+        str(SCAN_COUNT),
+        "1" if delete else "0",
+    ]
+    return compose.exec_argv(target.service, command, pass_env=_auth_names(target))
 
 
 def auth_env(target: RedisTarget) -> dict[str, str]:
@@ -307,8 +326,10 @@ def run_in_service(project: Project, target: RedisTarget, pattern: str, *, delet
     argv = in_service_argv(project, target, pattern, delete=delete)
     runner = project.runner
     verb = "unlink" if delete else "count"
-    runner.note(f"inside service {target.service}: SCAN + {verb} of {pattern!r} in database {target.db}, "
-                "one bounded redis-cli EVAL step per batch")
+    runner.note(
+        f"inside service {target.service}: SCAN + {verb} of {pattern!r} in database {target.db}, "
+        "one bounded redis-cli EVAL step per batch"
+    )
     result = runner.capture(argv, extra_env=auth_env(target), check=False)
     if result.returncode != 0:
         reason = runner.mask(result.stderr.strip().splitlines()[-1] if result.stderr.strip() else "")
@@ -329,7 +350,9 @@ def reachable(target: RedisTarget, mask: Callable[[str], str]) -> Iterator[redis
 
 
 def flush_patterns(
-    project: Project, target: RedisTarget, patterns: Iterable[str],
+    project: Project,
+    target: RedisTarget,
+    patterns: Iterable[str],
     progress: Callable[[int], None] | None = None,
 ) -> dict[str, int]:
     """Delete every key matching each pattern; the number deleted per pattern."""
@@ -367,7 +390,7 @@ def flush_database(project: Project, target: RedisTarget) -> None:
         assert target.service
         compose = project.compose()
         command = ["redis-cli", "-n", str(target.db), "FLUSHDB", "ASYNC"]
-        argv = compose.argv(*compose.exec_args(target.service, command, pass_env=_auth_names(target)))
+        argv = compose.exec_argv(target.service, command, pass_env=_auth_names(target))
         project.runner.run(argv, extra_env=auth_env(target))
         return
     with reachable(target, project.env.masker) as client:
@@ -375,18 +398,100 @@ def flush_database(project: Project, target: RedisTarget) -> None:
 
 
 def cli_argv(
-    project: Project, target: RedisTarget, args: list[str], *, interactive: bool,
+    project: Project,
+    target: RedisTarget,
+    args: list[str],
+    *,
+    interactive: bool,
 ) -> tuple[list[str], dict[str, str]]:
     """redis-cli on the target: in the service when there is one, else on this host."""
     env = auth_env(target)
     if target.service:
         compose = project.compose()
-        exec_args = compose.exec_args(target.service, ["redis-cli", "-n", str(target.db), *args],
-                                      interactive=interactive, pass_env=_auth_names(target))
-        return compose.argv(*exec_args), env
+        command = ["redis-cli", "-n", str(target.db), *args]
+        return compose.exec_argv(target.service, command, interactive=interactive, pass_env=_auth_names(target)), env
     argv = ["redis-cli", "-h", target.host, "-p", str(target.port), "-n", str(target.db)]
     if target.username:
         argv += ["--user", target.username]
     if target.tls:
         argv.append("--tls")
     return [*argv, *args], env
+
+
+# -- the flows behind the tasks ----------------------------------------------------------------
+
+
+def target_for(project: Project, *, planning: bool = False) -> RedisTarget:
+    """The project's Redis; while ``planning`` (a dry run), a stopped service still gives a plan."""
+    from dataclasses import replace
+
+    try:
+        return resolve_redis(project)
+    except StackError:
+        if not planning:
+            raise
+        settings = project.settings.redis
+        url = project.env.values.get(settings.url_env) or "redis://redis:6379/0"
+        target = parse_redis_url(url, settings.url_env)
+        return replace(target, service=target.host, in_service=True)
+
+
+@dataclass
+class FlushReport:
+    """What flush-ratelimits did (``deleted``) or, counting only, found (``counted``)."""
+
+    deleted: dict[str, int] = field(default_factory=dict)
+    counted: dict[str, tuple[int, list[str]]] = field(default_factory=dict)
+    not_counted: str | None = None
+
+
+def flush_ratelimits(
+    project: Project,
+    patterns: list[str],
+    *,
+    count_only: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> FlushReport:
+    """Delete the keys matching ``patterns`` (default: redis.ratelimit_patterns); with
+    ``count_only`` or under dry-run, count them and show a few instead."""
+    from .errors import USAGE
+
+    target = target_for(project, planning=project.dry)
+    patterns = patterns or list(project.settings.redis.ratelimit_patterns)
+    if not patterns:
+        raise StackError("no pattern given and redis.ratelimit_patterns is empty", code=USAGE)
+    if count_only or project.dry:
+        project.runner.note(
+            f"SCAN MATCH {' / '.join(patterns)} COUNT {SCAN_COUNT} + pipelined UNLINK in {target.display()}"
+        )
+        try:
+            return FlushReport(counted=count_patterns(project, target, patterns))
+        except StackError as error:
+            if count_only:
+                raise
+            return FlushReport(not_counted=error.message)  # Invoke's --dry shows the plan regardless
+    if project.settings.is_protected:
+        project.confirm(f"delete keys matching {', '.join(patterns)} in {target.display()}")
+    return FlushReport(deleted=flush_patterns(project, target, patterns, progress=progress))
+
+
+def flush_logical_database(project: Project) -> RedisTarget:
+    """FLUSHDB ASYNC of the configured logical database, after the confirmation."""
+    target = target_for(project, planning=project.dry)
+    project.confirm(f"delete every key in {target.display()}")
+    flush_database(project, target)
+    return target
+
+
+def open_cli(project: Project, args: str) -> None:
+    """redis-cli on the target, interactive when a person is at the terminal and gave no command."""
+    import shlex
+
+    from .project import interactive_terminal
+
+    target = resolve_redis(project)
+    extra = shlex.split(args) + project.extra_args
+    argv, env = cli_argv(project, target, extra, interactive=interactive_terminal() and not extra)
+    code = project.runner.run(argv, check=False, extra_env=env)
+    if code:
+        raise StackError(f"redis-cli exited with {code}", code=code)

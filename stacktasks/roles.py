@@ -1,14 +1,20 @@
 """Which service plays which role (app, db, redis, front), read from the compose model.
 
-Only roles that no configuration set are filled, and each records why it was chosen.
+Only roles that no configuration set are detected, and each records why it was chosen. The
+result is a ``Roles`` value of its own: settings never change once resolved.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal, cast
 
 from .compose import ComposeModel
 from .settings import Settings, is_default
+
+RoleName = Literal["app", "db", "redis", "front"]
+ROLE_NAMES: tuple[RoleName, ...] = ("app", "db", "redis", "front")
 
 DB_IMAGES = ("postgres", "pgvector", "postgis", "timescaledb")
 REDIS_IMAGES = ("redis", "valkey")
@@ -55,8 +61,7 @@ def detect_db(model: ComposeModel) -> tuple[str, str] | None:
         candidates = [
             (s, "POSTGRES_* in its environment")
             for s in model.services
-            if {"POSTGRES_PASSWORD", "POSTGRES_DB"} & set(model.environment(s))
-            and not model.has_build(s)
+            if {"POSTGRES_PASSWORD", "POSTGRES_DB"} & set(model.environment(s)) and not model.has_build(s)
         ]
     return _prefer(candidates, ("db", "postgres", "database", "postgresql"))
 
@@ -88,27 +93,57 @@ def detect_app(model: ComposeModel, taken: set[str]) -> tuple[str, str] | None:
     return None
 
 
-def apply_compose_model(settings: Settings, model: ComposeModel) -> None:
-    """Fill roles and the project name that no configuration set."""
-    if is_default(settings, "project_name") and model.name:
-        settings.set("project_name", model.name, "compose model: project name")
-    taken = {
-        settings.get(f"{role}.service")
-        for role in ("app", "db", "redis", "front")
-        if settings.get(f"{role}.service")
-    }
-    detectors: list[tuple[str, Callable[[], tuple[str, str] | None]]] = [
-        ("db", lambda: detect_db(model)),
-        ("redis", lambda: detect_redis(model)),
-        ("front", lambda: detect_front(model, taken)),
-        ("app", lambda: detect_app(model, taken)),
-    ]
-    for role, detect in detectors:
-        key = f"{role}.service"
+@dataclass(frozen=True)
+class Role:
+    """The service playing one role, and why: the setting's source, or what detection saw."""
+
+    service: str | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class Roles:
+    """Which service plays each role, resolved once per invocation from settings and the model."""
+
+    app: Role
+    db: Role
+    redis: Role
+    front: Role
+
+    def get(self, name: RoleName) -> Role:
+        return cast(Role, getattr(self, name))
+
+    def by_service(self) -> dict[str, RoleName]:
+        """service -> role, for the services that play one."""
+        return {role.service: name for name in ROLE_NAMES if (role := self.get(name)).service}
+
+
+def configured_roles(settings: Settings) -> Roles:
+    """The roles as settings give them, for a project with no compose model to read."""
+    return resolve_roles(settings, None)
+
+
+def resolve_roles(settings: Settings, model: ComposeModel | None) -> Roles:
+    """Configured roles as they are; the rest detected from ``model`` (db, redis, front, app order)."""
+    found: dict[str, Role] = {}
+    for name in ROLE_NAMES:
+        key = f"{name}.service"
         if not is_default(settings, key):
+            found[name] = Role(settings.get(key), settings.sources.get(key, ""))
+    taken = {role.service for role in found.values() if role.service}
+    detectors: list[tuple[RoleName, Callable[[ComposeModel], tuple[str, str] | None]]] = [
+        ("db", detect_db),
+        ("redis", detect_redis),
+        ("front", lambda m: detect_front(m, taken)),
+        ("app", lambda m: detect_app(m, taken)),
+    ]
+    for name, detect in detectors:
+        if name in found:
             continue
-        found = detect()
-        if found:
-            service, why = found
-            settings.set(key, service, f"compose model: {why}")
-            taken.add(service)
+        hit = detect(model) if model is not None else None
+        if hit:
+            found[name] = Role(hit[0], f"compose model: {hit[1]}")
+            taken.add(hit[0])
+        else:
+            found[name] = Role(None, "not configured" if model is None else "not found in the compose model")
+    return Roles(**found)

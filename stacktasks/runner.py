@@ -2,26 +2,123 @@
 
 Invoke's ``run()`` reads every byte of a child's output into memory and decodes it; here the
 child inherits our terminal (or pipes we hand it), so output streams as it comes and binary
-streams stay binary. This is the runner interface a remote host or ``kubectl exec`` would also
-implement.
+streams stay binary. Every failure of a child becomes one ``ChildFailed``, built here, with the
+same rule everywhere: the child's own exit code, or 128+n for signal n. This is the interface a
+remote host or ``kubectl exec`` would also implement.
 """
 
 from __future__ import annotations
 
+import contextlib
 import shlex
 import signal
 import subprocess
 import sys
-from collections.abc import Callable, Mapping, Sequence
+import threading
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import TracebackType
 from typing import IO
 
-from .errors import StackError
+from .errors import MISSING_TOOL, ChildFailed, Interrupted, StackError
+
+#: How long a child may take to stop after SIGTERM before it gets SIGKILL.
+STOP_GRACE = 5.0
 
 
 def format_argv(argv: Sequence[str]) -> str:
     return shlex.join(argv)
+
+
+class StderrTail:
+    """Drains a child's stderr in a thread, keeping its last lines for the error message."""
+
+    def __init__(self, stream: IO[bytes], echo: IO[bytes] | None = None) -> None:
+        self.lines: deque[str] = deque(maxlen=20)
+        self._thread = threading.Thread(target=self._drain, args=(stream, echo), daemon=True)
+        self._thread.start()
+
+    def _drain(self, stream: IO[bytes], echo: IO[bytes] | None) -> None:
+        for raw in iter(stream.readline, b""):
+            if echo is not None:
+                echo.write(raw)
+                echo.flush()
+            line = raw.decode("utf-8", "replace").strip()
+            if line:
+                self.lines.append(line)
+
+    def join(self, timeout: float | None = None) -> None:
+        self._thread.join(timeout)
+
+    def reason(self) -> str:
+        errors = [line for line in self.lines if "error" in line.lower() or "fatal" in line.lower()]
+        return (errors or list(self.lines) or [""])[-1]
+
+
+class Child:
+    """One running child with piped streams; ``wait`` raises ``ChildFailed``, ``stop`` ends it.
+
+    As a context manager it stops the child when the block raises (an error, Ctrl-C, SIGTERM),
+    so no tool outlives the task that started it.
+    """
+
+    def __init__(self, process: subprocess.Popen[bytes], argv: Sequence[str], runner: Runner, what: str) -> None:
+        self.process = process
+        self.argv = list(argv)
+        self.runner = runner
+        self.what = what
+        self.tail = StderrTail(process.stderr) if process.stderr is not None else None
+
+    @property
+    def stdin(self) -> IO[bytes]:
+        assert self.process.stdin is not None
+        return self.process.stdin
+
+    @property
+    def stdout(self) -> IO[bytes]:
+        assert self.process.stdout is not None
+        return self.process.stdout
+
+    def wait(self, *, check: bool = True) -> int:
+        """The exit code; an interrupt stops the child first and then goes on up."""
+        try:
+            code = self.process.wait()
+        except BaseException:
+            self.stop()
+            raise
+        if self.tail is not None:
+            self.tail.join(timeout=STOP_GRACE)
+        if check and code != 0:
+            raise self.failure(code)
+        return code
+
+    def failure(self, code: int) -> ChildFailed:
+        reason = self.runner.mask(self.tail.reason()) if self.tail is not None else ""
+        return ChildFailed(self.runner.mask(format_argv(self.argv)), code, reason, what=self.what)
+
+    def stop(self) -> None:
+        """SIGTERM, then SIGKILL after a grace period; the pipes are closed."""
+        if self.process.poll() is None:
+            with contextlib.suppress(OSError):
+                self.process.terminate()
+            try:
+                self.process.wait(timeout=STOP_GRACE)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        for stream in (self.process.stdin, self.process.stdout):
+            if stream is not None:
+                with contextlib.suppress(OSError):
+                    stream.close()
+
+    def __enter__(self) -> Child:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
+        if error is not None:
+            self.stop()
 
 
 @dataclass
@@ -52,68 +149,129 @@ class Runner:
             print(f"# {self.mask(text)}", file=self.err, flush=True)
 
     def run(
-        self, argv: Sequence[str], *, check: bool = True, changes: bool = True,
+        self,
+        argv: Sequence[str],
+        *,
+        check: bool = True,
+        changes: bool = True,
         extra_env: Mapping[str, str] | None = None,
+        what: str = "",
     ) -> int:
-        """Run with our stdio inherited; return the exit code, or raise when ``check``.
+        """Run with our stdio inherited; return the exit code, or raise ``ChildFailed`` when ``check``.
 
         ``changes=False`` marks a read-only command that still runs under dry-run, because the
-        plan depends on what it says.
+        plan depends on what it says. Ctrl-C reaches the child too (same process group): it
+        decides what Ctrl-C means (psql cancels a query); its exit code is reported. SIGTERM sent
+        to stacktasks alone is passed on to the child.
         """
         self.show(argv)
         if self.dry and changes:
             return 0
-        code = self._wait(self._spawn(argv, extra_env))
+        process = self._popen(argv, extra_env)
+        code = self._wait_forwarding(process)
         if check and code != 0:
-            raise self.failure(argv, code)
+            raise ChildFailed(self.mask(format_argv(argv)), code, what=what)
         return code
 
     def capture(
-        self, argv: Sequence[str], *, check: bool = True, extra_env: Mapping[str, str] | None = None,
+        self,
+        argv: Sequence[str],
+        *,
+        check: bool = True,
+        extra_env: Mapping[str, str] | None = None,
+        timeout: float | None = None,
     ) -> subprocess.CompletedProcess[str]:
         """Run a read-only command and return its output (small outputs only: it is buffered)."""
         try:
             result = subprocess.run(
-                list(argv), cwd=self.cwd, env={**self.env, **(extra_env or {})}, capture_output=True,
-                text=True, stdin=subprocess.DEVNULL,
+                list(argv),
+                cwd=self.cwd,
+                env={**self.env, **(extra_env or {})},
+                capture_output=True,
+                text=True,
+                stdin=subprocess.DEVNULL,
+                timeout=timeout,
             )
         except FileNotFoundError:
             raise self.not_found(argv) from None
+        except subprocess.TimeoutExpired:
+            raise StackError(f"`{self.mask(format_argv(argv))}` did not answer within {timeout:.0f}s") from None
         if check and result.returncode != 0:
             raise self.failure(argv, result.returncode, result.stderr)
         return result
 
-    def stream(
-        self, argv: Sequence[str], *, extra_env: Mapping[str, str] | None = None,
-        stdin: int | IO[bytes] | None = None, stdout: int | IO[bytes] | None = None,
-        stderr: int | IO[bytes] | None = None,
-    ) -> subprocess.Popen[bytes]:
-        """Start a command whose binary streams the caller wires up (pipes, files); shown first.
+    def start(
+        self,
+        argv: Sequence[str],
+        *,
+        extra_env: Mapping[str, str] | None = None,
+        stdin: int | IO[bytes] | None = subprocess.DEVNULL,
+        stdout: int | IO[bytes] | None = None,
+        what: str = "",
+    ) -> Child:
+        """Start a child whose binary streams the caller wires up; its stderr is kept for errors.
 
         ``extra_env`` is where secrets go (PGPASSWORD): the child sees them, argv and logs never do.
         """
         self.show(argv)
         try:
-            return subprocess.Popen(
-                list(argv), cwd=self.cwd, env={**self.env, **(extra_env or {})},
-                stdin=stdin, stdout=stdout, stderr=stderr,
+            process = subprocess.Popen(
+                list(argv),
+                cwd=self.cwd,
+                env={**self.env, **(extra_env or {})},
+                stdin=stdin,
+                stdout=stdout,
+                stderr=subprocess.PIPE,
             )
         except FileNotFoundError:
             raise self.not_found(argv) from None
+        return Child(process, argv, self, what or argv[0])
 
-    def _spawn(self, argv: Sequence[str], extra_env: Mapping[str, str] | None = None) -> subprocess.Popen[bytes]:
+    def pipe(
+        self,
+        producer: Sequence[str],
+        consumer: Sequence[str],
+        *,
+        producer_env: Mapping[str, str] | None = None,
+        consumer_env: Mapping[str, str] | None = None,
+        producer_stdin: int | IO[bytes] | None = subprocess.DEVNULL,
+        what: tuple[str, str] = ("", ""),
+    ) -> tuple[Child, Child]:
+        """``producer | consumer``, both started; the caller feeds and waits (see ``Child``)."""
+        first = self.start(producer, extra_env=producer_env, stdin=producer_stdin, stdout=subprocess.PIPE, what=what[0])
+        try:
+            second = self.start(consumer, extra_env=consumer_env, stdin=first.stdout, what=what[1])
+        except BaseException:
+            first.stop()
+            raise
+        first.stdout.close()  # the consumer holds it now: the producer sees EPIPE if it goes
+        return first, second
+
+    @contextlib.contextmanager
+    def stopping(self, *children: Child) -> Iterator[None]:
+        """Stop every child still running when the block raises."""
+        try:
+            yield
+        except BaseException:
+            for child in children:
+                child.stop()
+            raise
+
+    def _popen(self, argv: Sequence[str], extra_env: Mapping[str, str] | None = None) -> subprocess.Popen[bytes]:
         try:
             return subprocess.Popen(list(argv), cwd=self.cwd, env={**self.env, **(extra_env or {})})
         except FileNotFoundError:
             raise self.not_found(argv) from None
 
     @staticmethod
-    def _wait(process: subprocess.Popen[bytes]) -> int:
-        # Ctrl-C reaches the child too (same process group): let it finish on its own terms,
-        # then report its code instead of a Python traceback.
+    def _wait_forwarding(process: subprocess.Popen[bytes]) -> int:
         while True:
             try:
                 return process.wait()
+            except Interrupted as interrupt:
+                if interrupt.signum != signal.SIGINT:  # Ctrl-C already reached the whole group
+                    with contextlib.suppress(OSError):
+                        process.send_signal(interrupt.signum)
             except KeyboardInterrupt:
                 continue
 
@@ -121,14 +279,9 @@ class Runner:
         hint = "install it"
         if argv[0] in ("docker", "docker-compose"):
             hint += ", or set stacktasks.compose_command to the compose you have"
-        return StackError(f"command not found: {argv[0]}", hint=hint, code=127)
+        return StackError(f"command not found: {argv[0]}", hint=hint, code=MISSING_TOOL)
 
-    def failure(self, argv: Sequence[str], code: int, stderr: str = "") -> StackError:
-        reason = ""
+    def failure(self, argv: Sequence[str], code: int, stderr: str = "") -> ChildFailed:
         lines = [line for line in stderr.strip().splitlines() if line.strip()]
-        if lines:
-            reason = f": {self.mask(lines[-1].strip())}"
-        if code < 0:
-            name = signal.Signals(-code).name
-            return StackError(f"`{self.mask(format_argv(argv))}` was killed by {name}", code=128 - code)
-        return StackError(f"`{self.mask(format_argv(argv))}` exited with {code}{reason}", code=code)
+        reason = self.mask(lines[-1].strip()) if lines else ""
+        return ChildFailed(self.mask(format_argv(argv)), code, reason)

@@ -4,8 +4,8 @@ The schema is the dataclasses below: a key is a field, a table is a nested datac
 type hint is the type a source must give. Sources, lowest to highest:
 
 1. built-in defaults (the field defaults);
-2. the compose model (roles detected from images, the project name), filling only what no
-   higher source set;
+2. the compose model: roles no source set are detected from it (``roles.py``, a separate
+   ``Roles`` value: settings never change once resolved);
 3. ``[tool.stacktasks]`` in the project's pyproject.toml;
 4. ``collection(**overrides)`` in the project's tasks.py;
 5. Invoke's config: ``stacktasks:`` in invoke.yaml (system, user, project, runtime) and
@@ -35,7 +35,7 @@ ARGV = {"argv": True}
 DEFAULT_SOURCE = "default"
 
 
-@dataclass
+@dataclass(frozen=True)
 class AppSettings:
     service: str | None = None
     prefix: list[str] = field(default_factory=list, metadata=ARGV)
@@ -47,7 +47,7 @@ class AppSettings:
     test_compose_files: list[str] = field(default_factory=list)
 
 
-@dataclass
+@dataclass(frozen=True)
 class DbSettings:
     service: str | None = None
     url_env: str = "DATABASE_URL"
@@ -64,14 +64,14 @@ class DbSettings:
     maintenance_db: str = "postgres"
 
 
-@dataclass
+@dataclass(frozen=True)
 class RedisSettings:
     service: str | None = None
     url_env: str = "REDIS_URL"
     ratelimit_patterns: list[str] = field(default_factory=lambda: ["ratelimit:*"])
 
 
-@dataclass
+@dataclass(frozen=True)
 class FrontSettings:
     service: str | None = None
     build: list[str] = field(default_factory=list, metadata=ARGV)
@@ -79,7 +79,7 @@ class FrontSettings:
     watch: list[str] = field(default_factory=list)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Settings:
     compose_command: list[str] = field(default_factory=list, metadata=ARGV)
     compose_files: list[str] = field(default_factory=list)
@@ -113,14 +113,6 @@ class Settings:
         for part in key.split("."):
             target = getattr(target, part)
         return target
-
-    def set(self, key: str, value: Any, source: str) -> None:
-        *path, leaf = key.split(".")
-        target: Any = self
-        for part in path:
-            target = getattr(target, part)
-        setattr(target, leaf, value)
-        self.sources[key] = source
 
     def env_file_paths(self) -> list[tuple[Path, bool]]:
         """Env files in load order, ``{stage}`` filled in, each with whether it is required."""
@@ -167,8 +159,6 @@ def schema() -> dict[str, KeySpec]:
 @functools.cache
 def tables() -> frozenset[str]:
     return frozenset(key.split(".")[0] for key in schema() if "." in key)
-
-
 
 
 def setting_keys() -> tuple[str, ...]:
@@ -266,14 +256,22 @@ def coerce(spec: KeySpec, raw: Any, origin: str, from_text: bool = False) -> Any
     raise wrong  # pragma: no cover - a schema type this function does not know
 
 
-def apply_source(
-    settings: Settings, data: Mapping[str, Any], origin: str, from_text: bool = False
-) -> None:
+def _assign(settings: Settings, key: str, value: Any, source: str) -> None:
+    """Settings are frozen once resolved; only the sources below, while resolving, write to them."""
+    *path, leaf = key.split(".")
+    target: Any = settings
+    for part in path:
+        target = getattr(target, part)
+    object.__setattr__(target, leaf, value)
+    settings.sources[key] = source
+
+
+def apply_source(settings: Settings, data: Mapping[str, Any], origin: str, from_text: bool = False) -> None:
     """Lay one source over the settings; None leaves a key to the sources below it."""
     for key, raw in flatten(data, origin).items():
         if raw is None:
             continue
-        settings.set(key, coerce(schema()[key], raw, origin, from_text), origin)
+        _assign(settings, key, coerce(schema()[key], raw, origin, from_text), origin)
 
 
 def read_pyproject(root: Path) -> tuple[dict[str, Any], str] | None:
@@ -307,7 +305,7 @@ def resolve(
     invoke_layers: list[tuple[Mapping[str, Any], str, bool]] | None = None,
     flags: Mapping[str, Any] | None = None,
 ) -> Settings:
-    """Settings from every source but the compose model (see ``apply_compose_model``).
+    """Settings from every source but the compose model (roles: ``roles.resolve_roles``).
 
     ``invoke_layers`` are (data, origin, from_text) triples from Invoke's config levels, lowest
     first; ``flags`` are dotted keys given on a task's command line.
@@ -322,7 +320,7 @@ def resolve(
         apply_source(settings, data, origin, from_text)
     for key, value in (flags or {}).items():
         if value is not None:
-            settings.set(key, coerce(schema()[key], value, f"flag --{key}"), "task flag")
+            _assign(settings, key, coerce(schema()[key], value, f"flag --{key}"), "task flag")
     return settings
 
 

@@ -17,14 +17,22 @@ INV = str(Path(sys.executable).with_name("inv"))
 
 
 def run_inv(
-    project: Path, *args: str, env: dict[str, str] | None = None, timeout: int = 600,
+    project: Path,
+    *args: str,
+    env: dict[str, str] | None = None,
+    timeout: int = 600,
     stdin: int | None = subprocess.DEVNULL,
 ) -> subprocess.CompletedProcess[str]:
     """`inv ARGS` in ``project``, no terminal, output captured."""
     environment = {**os.environ, **(env or {})}
     return subprocess.run(
-        [INV, *args], cwd=project, env=environment, capture_output=True, text=True,
-        timeout=timeout, stdin=stdin,
+        [INV, *args],
+        cwd=project,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=stdin,
     )
 
 
@@ -97,8 +105,9 @@ def env_project(root: Path, env: dict[str, str], pyproject: str = "") -> Path:
 
 def remove_stack(project_name: str, cwd: Path) -> None:
     """A test stack's containers, networks and volumes, whatever state the test left them in."""
-    subprocess.run(["docker", "compose", "-p", project_name, "down", "-v", "--remove-orphans"],
-                   cwd=cwd, capture_output=True)
+    subprocess.run(
+        ["docker", "compose", "-p", project_name, "down", "-v", "--remove-orphans"], cwd=cwd, capture_output=True
+    )
 
 
 @contextlib.contextmanager

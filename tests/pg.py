@@ -107,9 +107,7 @@ def fingerprint(dbname: str) -> dict[str, Any]:
             result[f"table {schema}.{table}"] = conn.execute(
                 query.format(sql.Identifier(schema), sql.Identifier(table))
             ).fetchone()
-        for schema, name in conn.execute(
-            "select schemaname, sequencename from pg_sequences order by 1, 2"
-        ).fetchall():
+        for schema, name in conn.execute("select schemaname, sequencename from pg_sequences order by 1, 2").fetchall():
             query = sql.SQL("select last_value, is_called from {}.{}")
             result[f"sequence {schema}.{name}"] = conn.execute(
                 query.format(sql.Identifier(schema), sql.Identifier(name))

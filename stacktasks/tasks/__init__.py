@@ -1,11 +1,17 @@
-"""Thin @task wrappers, one module per namespace, and what they share."""
+"""Thin @task wrappers, one module per namespace, and the one boundary they all share.
+
+``stack_task`` builds the invocation's ``Project`` from Invoke's context, hands it to the task body
+in place of the context, and turns whatever leaves the body into one ``stacktasks:`` line with a
+documented exit code (``errors.py``): the traceback only with ``STACKTASKS_DEBUG=1``. Nothing here
+imports the core at import time: `inv --list` needs none of it.
+"""
 
 from __future__ import annotations
 
 import functools
 import shlex
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -13,25 +19,59 @@ from invoke.context import Context
 from invoke.exceptions import Exit
 from invoke.tasks import task
 
-from ..errors import StackError
-
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 def stack_task(*args: Any, **kwargs: Any) -> Callable[[F], Any]:
-    """@task, with a StackError turned into a one-line failure and its exit code."""
+    """@task whose body takes a ``Project`` instead of Invoke's context."""
 
     def decorate(body: F) -> Any:
         @functools.wraps(body)
         def wrapper(c: Context, *a: Any, **kw: Any) -> Any:
+            from ..errors import debugging, failure_of, one_line
+
+            project = None
             try:
-                return body(c, *a, **kw)
-            except StackError as error:
-                raise Exit(f"stacktasks: {error}", code=error.code) from None
+                with _signals_interrupt():
+                    from .config import project_from_context
+
+                    project = project_from_context(c, assume_yes=bool(kw.get("yes")), extra_args=remainder_argv(c))
+                    return body(project, *a, **kw)
+            except (Exit, SystemExit):
+                raise
+            except BaseException as error:  # the one boundary: every failure leaves as one line
+                if debugging():
+                    import traceback
+
+                    traceback.print_exc()
+                failure = failure_of(error)
+                mask = project.mask if project is not None else (lambda text: text)
+                raise Exit(one_line(failure, mask), code=failure.code) from None
 
         return task(*args, **kwargs)(wrapper)
 
     return decorate
+
+
+class _signals_interrupt:
+    """SIGTERM and SIGHUP raise ``Interrupted`` like Ctrl-C does, so every step can roll back."""
+
+    def __enter__(self) -> None:
+        import signal
+        import threading
+
+        from ..errors import raise_interrupted
+
+        self.previous: dict[int, Any] = {}
+        if threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGTERM, signal.SIGHUP):
+                self.previous[signum] = signal.signal(signum, raise_interrupted)
+
+    def __exit__(self, *_: object) -> None:
+        import signal
+
+        for signum, handler in self.previous.items():
+            signal.signal(signum, handler)
 
 
 def remainder_argv(c: Context) -> list[str]:
@@ -68,3 +108,11 @@ def split_names(*values: str | Sequence[str] | None) -> list[str]:
         for item in items:
             names += [name for name in item.replace(",", " ").split() if name]
     return names
+
+
+def table(rows: Sequence[tuple[str, ...]], widths: Sequence[int | None]) -> Iterator[str]:
+    """Rows as aligned columns; a width of None means as wide as the widest cell."""
+    limits = [w if w is not None else max((len(r[i]) for r in rows), default=0) for i, w in enumerate(widths)]
+    for row in rows:
+        cells = [cell.ljust(limit) for cell, limit in zip(row, limits, strict=False)]
+        yield "  ".join([*cells, *row[len(limits) :]]).rstrip()

@@ -3,37 +3,38 @@
 from __future__ import annotations
 
 from pathlib import Path
-
-from invoke.context import Context
+from typing import TYPE_CHECKING
 
 from . import stack_task
+
+if TYPE_CHECKING:
+    from ..project import Project
 
 COMMAND_HELP = "how the recipes call the tasks (default: inv; e.g. .venv/bin/inv or stack)"
 
 
-def _write(c: Context, kind: str, file: str, command: str) -> None:
+def _write(project: Project, kind: str, file: str, command: str) -> None:
     from .. import collection
     from ..aliases import just_block, make_block, task_names, write_block
-    from ..project import project_root
 
     tasks = task_names(collection())
     block = just_block(tasks, command) if kind == "just" else make_block(tasks, command)
     path = Path(file)
     if not path.is_absolute():
-        path = project_root(c.config) / path
-    if c.config.run.dry:
+        path = project.root / path
+    if project.dry:
         print(f"[dry-run] write {len(tasks)} recipes between the stacktasks markers in {path}")
         return
     print(write_block(path, block, kind))
 
 
 @stack_task(help={"file": "the justfile to write (default: justfile)", "command": COMMAND_HELP})
-def just(c: Context, file: str = "justfile", command: str = "inv") -> None:
+def just(project: Project, file: str = "justfile", command: str = "inv") -> None:
     """Write one just recipe per task into the justfile, between markers: your own recipes stay."""
-    _write(c, "just", file, command)
+    _write(project, "just", file, command)
 
 
 @stack_task(help={"file": "the Makefile to write (default: Makefile)", "command": COMMAND_HELP})
-def make(c: Context, file: str = "Makefile", command: str = "inv") -> None:
+def make(project: Project, file: str = "Makefile", command: str = "inv") -> None:
     """Write one make target per task into the Makefile, between markers: your own targets stay."""
-    _write(c, "make", file, command)
+    _write(project, "make", file, command)

@@ -3,26 +3,28 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from invoke.context import Context
-
-from ..errors import StackError
 from . import shown_path, stack_task
+
+if TYPE_CHECKING:
+    from ..project import Project
 
 
 @stack_task(help={"force": "overwrite env files that exist (they are replaced by a fresh copy of the example)"})
-def init(c: Context, force: bool = False) -> None:
-    """Create each env file from its .env.example; empty secret values (*_SECRET, *_KEY, *_PASSWORD…)
-    get generated secrets. Existing files are never overwritten without --force."""
-    from ..envsetup import init_env_files, require_examples
-    from ..project import settings_from_context
+def init(project: Project, force: bool = False) -> None:
+    """Create each env file from its example, generating the secrets it leaves empty.
 
-    config = c.config
+    Empty secret values (*_SECRET, *_KEY, *_PASSWORD…) get generated secrets. Existing files are
+    never overwritten without --force.
+    """
+    from ..envsetup import init_env_files, require_examples
+    from ..errors import StackError
+
     # Settings only: the env files are what is being made, so they are not loaded first.
-    settings = settings_from_context(c)
-    require_examples(settings)
-    dry = bool(config.run.dry)
-    result = init_env_files(settings, force=force, dry=dry)
+    require_examples(project.settings)
+    dry = project.dry
+    result = init_env_files(project.settings, force=force, dry=dry)
     prefix = "[dry-run] would create" if dry else "created"
     for path in result.created:
         generated = result.generated.get(path) or []
@@ -37,13 +39,12 @@ def init(c: Context, force: bool = False) -> None:
 
 
 @stack_task()
-def check(c: Context) -> None:
+def check(project: Project) -> None:
     """Compare each env file with its example: keys missing (an error), extra or left empty."""
     from ..envsetup import compare_env_files
-    from ..project import settings_from_context
+    from ..errors import StackError
 
-    settings = settings_from_context(c)
-    comparisons = compare_env_files(settings)
+    comparisons = compare_env_files(project.settings)
     if not comparisons:
         print("no env file has an example to compare with")
         return
@@ -70,12 +71,10 @@ def check(c: Context) -> None:
 
 
 @stack_task()
-def show(c: Context) -> None:
+def show(project: Project) -> None:
     """Print every value the env files define, where it came from, secrets masked."""
     from ..envsetup import resolved_values
-    from ..project import Project
 
-    project = Project.from_context(c)
     rows = resolved_values(project.env)
     if not rows:
         print("no values: no env file was found")

@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
-from invoke.context import Context
+from typing import TYPE_CHECKING
 
 from . import stack_task
+
+if TYPE_CHECKING:
+    from ..project import Project
 
 
 @stack_task(
     aliases=["build-astro"],
     help={"service": "the build-only frontend service (default: the front role)"},
 )
-def build(c: Context, service: str = "") -> None:
-    """Run the build-only frontend container (compose run --rm, its profile switched on), then check
-    that front.dist exists, is not empty and was written by this build."""
-    from ..frontend import build_frontend
-    from ..project import Project
+def build(project: Project, service: str = "") -> None:
+    """Run the build-only frontend container, then check what it wrote to front.dist.
 
-    project = Project.from_context(c)
+    compose run --rm with its profile switched on; front.dist must exist, hold files, and be newer
+    than the build.
+    """
+    from ..frontend import build_frontend
+
     result = build_frontend(project, service or None)
     if result is None:
         return
@@ -31,11 +35,12 @@ def build(c: Context, service: str = "") -> None:
         "interval": "seconds between looks at the source files",
     }
 )
-def watch(c: Context, service: str = "", interval: float = 1.0) -> None:
-    """Build the frontend, then rebuild whenever a source file changes (front.watch, else the
-    service's build context). Ctrl-C stops."""
+def watch(project: Project, service: str = "", interval: float = 1.0) -> None:
+    """Build the frontend, then rebuild whenever a source file changes; Ctrl-C stops.
+
+    The sources are front.watch, else the service's build context.
+    """
     from ..frontend import BuildResult, watch_frontend
-    from ..project import Project
 
     def report(result: BuildResult | None, changes: list[str]) -> None:
         if changes:
@@ -43,7 +48,6 @@ def watch(c: Context, service: str = "", interval: float = 1.0) -> None:
         if result:
             print(f"built {result.service} in {result.seconds:.1f}s; watching (Ctrl-C stops)", flush=True)
 
-    project = Project.from_context(c)
     try:
         watch_frontend(project, service or None, interval=interval, on_build=report)
     except KeyboardInterrupt:

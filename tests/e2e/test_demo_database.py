@@ -102,7 +102,9 @@ def test_reset_backs_up_the_database_before_removing_its_volume(demo: Path) -> N
     assert automatic[0]["compose_project"] == PROJECT
     volumes = subprocess.run(
         ["docker", "volume", "ls", "-q", "--filter", f"label=com.docker.compose.project={PROJECT}"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert volumes.stdout.strip() == ""
 
@@ -125,7 +127,8 @@ def test_a_url_project_can_run_the_client_tools_in_a_container_of_the_servers_ma
     pg.create_sample_database(name)
     try:
         project = pg.url_project(
-            tmp_path / "p", pg.url_for(name),
+            tmp_path / "p",
+            pg.url_for(name),
             pyproject=f'[tool.stacktasks.db]\nclient = "container"\nclient_image = "{image}"\n',
         )
         before = pg.fingerprint(name)

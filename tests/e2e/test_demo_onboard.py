@@ -23,8 +23,9 @@ ENV = {**os.environ, "INVOKE_STACKTASKS_PROJECT_NAME": PROJECT, **PORTS}
 
 
 def stack(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([STACK, *args], cwd=project, env=ENV, capture_output=True, text=True,
-                          stdin=subprocess.DEVNULL, timeout=900)
+    return subprocess.run(
+        [STACK, *args], cwd=project, env=ENV, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=900
+    )
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +65,8 @@ def test_a_second_onboard_changes_nothing_and_says_so(fresh_clone: Path) -> None
     result = stack(fresh_clone, "onboard", "--yes")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "nothing changed: this stack was already onboarded" in result.stdout, [
-        line for line in result.stdout.splitlines() if line.startswith("changed")]
+        line for line in result.stdout.splitlines() if line.startswith("changed")
+    ]
     assert "same     seed: skipped: the database was not new (--seed runs it)" in result.stdout
     assert (fresh_clone / ".env").read_text() == env_before
     assert notes() == 1
@@ -77,7 +79,12 @@ def test_front_build_runs_the_build_only_service_and_checks_its_output(fresh_clo
     page = fresh_clone / "frontend" / "dist" / "index.html"
     assert page.is_file()
     assert result.stdout.splitlines()[-1].startswith("built frontend in ")
-    state = subprocess.run(["docker", "compose", "-p", PROJECT, "ps", "--all", "--format", "json"],
-                           cwd=fresh_clone, capture_output=True, text=True, check=True)
+    state = subprocess.run(
+        ["docker", "compose", "-p", PROJECT, "ps", "--all", "--format", "json"],
+        cwd=fresh_clone,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     services = {json.loads(line)["Service"] for line in state.stdout.splitlines() if line.strip()}
     assert "frontend" not in services  # run --rm: nothing left behind

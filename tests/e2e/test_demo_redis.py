@@ -36,8 +36,12 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 def redis_cli(project: Path, script: str) -> str:
     """Commands for redis-cli inside the service, one per line (redis-cli parses \\xNN in quotes)."""
     result = subprocess.run(
-        ["docker", "compose", "-p", PROJECT, "exec", "-T", "redis", "redis-cli"], cwd=project,
-        input=script, capture_output=True, text=True, check=True,
+        ["docker", "compose", "-p", PROJECT, "exec", "-T", "redis", "redis-cli"],
+        cwd=project,
+        input=script,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return result.stdout
 
@@ -56,12 +60,17 @@ def test_a_service_url_is_translated_to_the_published_port(demo: Path) -> None:
 def test_without_a_published_port_the_work_runs_inside_the_service(demo: Path) -> None:
     up = run_inv(demo, "up", "-s", "redis", env=NO_PORTS)
     assert up.returncode == 0, up.stderr
-    published = subprocess.run(["docker", "compose", "-p", PROJECT, "port", "redis", "6379"], cwd=demo,
-                               capture_output=True, text=True)
+    published = subprocess.run(
+        ["docker", "compose", "-p", PROJECT, "port", "redis", "6379"], cwd=demo, capture_output=True, text=True
+    )
     assert published.stdout.strip() in ("", ":0")  # nothing published now
-    redis_cli(demo, "FLUSHDB\n" + "".join(f"SET ratelimit:n{i} 1\n" for i in range(3000))
-              + 'SET "ratelimit:user 42" 1\nSET "ratelimit:line\\nbreak" 1\nSET "ratelimit:\\xff\\xfe" 1\n'
-              + "SET session:1 1\nSET ratelimits:x 1\nSELECT 1\nSET ratelimit:other-db 1\n")
+    redis_cli(
+        demo,
+        "FLUSHDB\n"
+        + "".join(f"SET ratelimit:n{i} 1\n" for i in range(3000))
+        + 'SET "ratelimit:user 42" 1\nSET "ratelimit:line\\nbreak" 1\nSET "ratelimit:\\xff\\xfe" 1\n'
+        + "SET session:1 1\nSET ratelimits:x 1\nSELECT 1\nSET ratelimit:other-db 1\n",
+    )
     dry = run_inv(demo, "redis.flush-ratelimits", "--dry-run", env=NO_PORTS)
     assert dry.returncode == 0, dry.stderr
     assert dry.stdout.splitlines()[0] == "3003 keys match 'ratelimit:*' (dry run: nothing deleted)"

@@ -23,7 +23,10 @@ ENV = {"INVOKE_STACKTASKS_PROJECT_NAME": PROJECT}
 def compose_state(project_dir: Path) -> dict[str, dict[str, str]]:
     result = subprocess.run(
         ["docker", "compose", "-p", PROJECT, "ps", "--all", "--format", "json"],
-        cwd=project_dir, capture_output=True, text=True, check=True,
+        cwd=project_dir,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     rows = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
     return {row["Service"]: row for row in rows}
@@ -33,7 +36,9 @@ def labelled(kind: str) -> list[str]:
     result = subprocess.run(
         ["docker", kind, "ls", "-q", "--filter", f"label=com.docker.compose.project={PROJECT}"]
         + (["--all"] if kind == "container" else []),
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return result.stdout.split()
 
@@ -48,7 +53,9 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 def test_up_brings_every_service_up_and_healthy(demo: Path) -> None:
     state = compose_state(demo)
     assert {name: state[name]["Health"] for name in ("app", "db", "redis")} == {
-        "app": "healthy", "db": "healthy", "redis": "healthy",
+        "app": "healthy",
+        "db": "healthy",
+        "redis": "healthy",
     }
     assert state["worker"]["State"] == "running"
     assert "frontend" not in state  # build-only, under a profile

@@ -76,7 +76,8 @@ def test_legacy_up_waits_for_health_without_compose_wait(legacy: Path) -> None:
     assert "# wait until the stack is healthy" in result.stderr
     health = subprocess.run(
         ["docker", "inspect", "--format", "{{.State.Health.Status}}", f"{PROJECT}_cache_1"],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     assert health.stdout.strip() == "healthy"
 
@@ -86,6 +87,7 @@ def test_legacy_reset_removes_the_project(legacy: Path) -> None:
     assert result.returncode == 0, result.stderr
     left = subprocess.run(
         ["docker", "ps", "-aq", "--filter", f"label=com.docker.compose.project={PROJECT}"],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     assert left.stdout.strip() == ""

@@ -43,8 +43,14 @@ SEEDS = [
 
 
 def compose(seed: Seed, cwd: Path, *args: str, stdin: str | None = None) -> str:
-    result = subprocess.run(["docker", "compose", "-p", seed.project, *args], cwd=cwd, input=stdin,
-                            capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        ["docker", "compose", "-p", seed.project, *args],
+        cwd=cwd,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return result.stdout.strip()
 
 
@@ -58,7 +64,8 @@ def ids(seeds: list[Seed]) -> list[str]:
 
 @pytest.fixture(scope="module")
 def stack(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[tuple[Seed, Path, dict[str, str]]]:
     """One stack per seed, shared by its tests in file order (reset last)."""
     seed: Seed = request.param
@@ -85,10 +92,23 @@ def test_backup_then_restore_brings_the_seeds_database_back(stack: tuple[Seed, P
     seed, project, env = stack
     assert seed.db is not None
     sql = ["exec", "-T", seed.db, "psql", "-U", seed.user, "-d", seed.database, "-Atc"]
-    compose(seed, project, "exec", "-T", seed.db, "sh", "-c",  # not every seed's db has a healthcheck
-            f"until pg_isready -q -h 127.0.0.1 -U {seed.user}; do sleep 0.2; done")  # TCP: not the init server
-    compose(seed, project, *sql, "create table plans (id serial primary key, name text); "
-            "insert into plans (name) select 'plan ' || i from generate_series(1, 250) i")
+    compose(
+        seed,
+        project,
+        "exec",
+        "-T",
+        seed.db,
+        "sh",
+        "-c",  # not every seed's db has a healthcheck
+        f"until pg_isready -q -h 127.0.0.1 -U {seed.user}; do sleep 0.2; done",
+    )  # TCP: not the init server
+    compose(
+        seed,
+        project,
+        *sql,
+        "create table plans (id serial primary key, name text); "
+        "insert into plans (name) select 'plan ' || i from generate_series(1, 250) i",
+    )
     backup = run_inv(project, "db.backup", "--name", "before", env=env)
     assert backup.returncode == 0, backup.stderr
     compose(seed, project, *sql, "delete from plans where id > 100")
@@ -101,8 +121,15 @@ def test_backup_then_restore_brings_the_seeds_database_back(stack: tuple[Seed, P
 def test_rate_limits_are_flushed_and_other_keys_kept(stack: tuple[Seed, Path, dict[str, str]]) -> None:
     seed, project, env = stack
     assert seed.redis is not None
-    compose(seed, project, "exec", "-T", seed.redis, "redis-cli",
-            stdin="".join(f"SET ratelimit:{i} 1\n" for i in range(500)) + 'SET "ratelimit:a b" 1\nSET session:1 1\n')
+    compose(
+        seed,
+        project,
+        "exec",
+        "-T",
+        seed.redis,
+        "redis-cli",
+        stdin="".join(f"SET ratelimit:{i} 1\n" for i in range(500)) + 'SET "ratelimit:a b" 1\nSET session:1 1\n',
+    )
     result = run_inv(project, "redis.flush-ratelimits", env=env)
     assert result.returncode == 0, result.stderr
     assert result.stdout == "deleted 501 keys matching 'ratelimit:*'\n"
@@ -117,6 +144,8 @@ def test_reset_backs_the_database_up_then_removes_the_volumes(stack: tuple[Seed,
     assert ("backup before reset:" in result.stdout) == (seed.db is not None)
     volumes = subprocess.run(
         ["docker", "volume", "ls", "-q", "--filter", f"label=com.docker.compose.project={seed.project}"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert volumes.stdout.strip() == ""

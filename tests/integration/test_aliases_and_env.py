@@ -81,8 +81,7 @@ def test_env_show_never_prints_a_secret(project: Path) -> None:
 
 def test_stack_runs_the_collection_without_a_tasks_py(tmp_path: Path) -> None:
     (tmp_path / ".env.example").write_text("DEBUG=1\n")
-    result = subprocess.run([STACK, "env.init"], cwd=tmp_path, capture_output=True, text=True,
-                            stdin=subprocess.DEVNULL)
+    result = subprocess.run([STACK, "env.init"], cwd=tmp_path, capture_output=True, text=True, stdin=subprocess.DEVNULL)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / ".env").read_text() == "DEBUG=1\n"
     listed = subprocess.run([STACK, "--list"], cwd=tmp_path, capture_output=True, text=True)

@@ -111,30 +111,38 @@ def test_dry_reset_prints_the_whole_plan(seed_001: Path) -> None:
 
 
 def test_overlays_and_project_name_from_configuration(tmp_path: Path) -> None:
-    project = write_project(tmp_path, "", pyproject=(
-        '[tool.stacktasks]\ncompose_files = ["docker-compose.yml", "docker-compose.prod.yml"]\n'
-        'project_name = "procgenie"\n'
-    ))
+    project = write_project(
+        tmp_path,
+        "",
+        pyproject=(
+            '[tool.stacktasks]\ncompose_files = ["docker-compose.yml", "docker-compose.prod.yml"]\n'
+            'project_name = "procgenie"\n'
+        ),
+    )
     (project / "compose.yaml").unlink()
     (project / "docker-compose.yml").write_text("services:\n  api:\n    image: node:20-alpine\n")
     (project / "docker-compose.prod.yml").write_text("services:\n  api:\n    restart: always\n")
     result = run_inv(project, "--dry", "restart", "-s", "api")
-    assert ("[dry-run] docker compose -f docker-compose.yml -f docker-compose.prod.yml -p procgenie "
-            "restart api") in result.stdout
+    assert (
+        "[dry-run] docker compose -f docker-compose.yml -f docker-compose.prod.yml -p procgenie restart api"
+    ) in result.stdout
 
 
 def test_test_compose_file_runs_a_separate_stack_and_removes_it(tmp_path: Path) -> None:
-    project = write_project(tmp_path / "site", NO_HEALTHCHECKS, pyproject=(
-        '[tool.stacktasks.app]\ntest = "python manage.py test"\n'
-        'test_compose_files = ["docker-compose.test.yml"]\nservice = "web"\n'
-    ))
+    project = write_project(
+        tmp_path / "site",
+        NO_HEALTHCHECKS,
+        pyproject=(
+            '[tool.stacktasks.app]\ntest = "python manage.py test"\n'
+            'test_compose_files = ["docker-compose.test.yml"]\nservice = "web"\n'
+        ),
+    )
     (project / "docker-compose.test.yml").write_text("services:\n  web:\n    image: python:3.13-slim\n")
     result = run_inv(project, "--dry", "test", "--", "blog")
     assert result.returncode == 0, result.stderr
     lines = [line for line in result.stdout.splitlines() if line.startswith("[dry-run] docker")]
     assert lines == [
-        "[dry-run] docker compose -f docker-compose.test.yml -p site-test run --rm -T web "
-        "python manage.py test blog",
+        "[dry-run] docker compose -f docker-compose.test.yml -p site-test run --rm -T web python manage.py test blog",
         "[dry-run] docker compose -f docker-compose.test.yml -p site-test down --remove-orphans -v",
     ]
 

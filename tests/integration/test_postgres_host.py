@@ -39,14 +39,17 @@ def backup(project: Path, *args: str) -> Path:
 
 
 def change_everything(name: str) -> None:
-    pg.execute(name, """
+    pg.execute(
+        name,
+        """
         delete from billing.invoices where id % 2 = 0;
         update customers set name = 'changed' where id < 50;
         insert into customers (name) values ('new one');
         select nextval('ticket_numbers');
         drop view big_invoices;
         drop extension hstore cascade;
-    """)
+    """,
+    )
 
 
 def test_custom_round_trip_restores_contents_sequences_and_extensions(database: tuple[str, Path]) -> None:
@@ -261,10 +264,18 @@ def test_dry_run_restore_and_backup_change_nothing(database: tuple[str, Path]) -
 def test_pg_dump_killed_mid_stream_leaves_no_complete_looking_file(database: tuple[str, Path]) -> None:
     name, project = database
     # Big enough that the dump is still streaming when it is killed.
-    pg.execute(name, "create table bulk as select i, md5(i::text) || md5((i * 7)::text) as pad "
-                     "from generate_series(1, 3000000) i")
-    process = subprocess.Popen([INV, "db.backup", "--format", "plain"], cwd=project, stdin=subprocess.DEVNULL,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    pg.execute(
+        name,
+        "create table bulk as select i, md5(i::text) || md5((i * 7)::text) as pad from generate_series(1, 3000000) i",
+    )
+    process = subprocess.Popen(
+        [INV, "db.backup", "--format", "plain"],
+        cwd=project,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         partials = list((project / "backups").glob("*.partial")) if (project / "backups").exists() else []
@@ -326,7 +337,7 @@ def test_backups_lists_each_backup_with_its_reason(database: tuple[str, Path]) -
 
 
 def test_automatic_backups_beyond_the_kept_number_are_pruned(database: tuple[str, Path]) -> None:
-    from stacktasks.dumps import dump_database
+    from stacktasks.db.backup import dump_database
     from stacktasks.project import Project
     from stacktasks.settings import resolve
 

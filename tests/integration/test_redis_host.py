@@ -77,7 +77,8 @@ def test_only_matching_keys_go_whatever_their_bytes(server: tuple[redis.Redis, r
 
 
 def test_keys_written_during_the_flush_that_do_not_match_are_untouched(
-    server: tuple[redis.Redis, redis.Redis], project: Path,
+    server: tuple[redis.Redis, redis.Redis],
+    project: Path,
 ) -> None:
     main, _ = server
     for start in range(0, 200_000, 20_000):
@@ -106,7 +107,8 @@ def test_keys_written_during_the_flush_that_do_not_match_are_untouched(
 
 
 def test_a_pattern_matching_nothing_deletes_zero_and_succeeds(
-    server: tuple[redis.Redis, redis.Redis], project: Path,
+    server: tuple[redis.Redis, redis.Redis],
+    project: Path,
 ) -> None:
     main, _ = server
     fill(main, NOT_MATCHING)
@@ -117,7 +119,8 @@ def test_a_pattern_matching_nothing_deletes_zero_and_succeeds(
 
 
 def test_several_patterns_from_flags_replace_the_configured_ones(
-    server: tuple[redis.Redis, redis.Redis], project: Path,
+    server: tuple[redis.Redis, redis.Redis],
+    project: Path,
 ) -> None:
     main, _ = server
     fill(main, [b"a:1", b"a:2", b"b:1", b"ratelimit:1"])
@@ -128,18 +131,24 @@ def test_several_patterns_from_flags_replace_the_configured_ones(
 
 
 def test_a_pattern_with_invalid_utf8_matches_those_bytes(
-    server: tuple[redis.Redis, redis.Redis], project: Path,
+    server: tuple[redis.Redis, redis.Redis],
+    project: Path,
 ) -> None:
     main, _ = server
     fill(main, [b"rl:\xff:1", b"rl:\xfe:1"])
-    result = subprocess.run([INV.encode(), b"redis.flush-ratelimits", b"--pattern", b"rl:\xff:*"], cwd=project,
-                            capture_output=True, stdin=subprocess.DEVNULL)
+    result = subprocess.run(
+        [INV.encode(), b"redis.flush-ratelimits", b"--pattern", b"rl:\xff:*"],
+        cwd=project,
+        capture_output=True,
+        stdin=subprocess.DEVNULL,
+    )
     assert result.returncode == 0, result.stderr
     assert set(main.scan_iter()) == {b"rl:\xfe:1"}
 
 
 def test_dry_run_counts_and_shows_samples_but_deletes_nothing(
-    server: tuple[redis.Redis, redis.Redis], project: Path,
+    server: tuple[redis.Redis, redis.Redis],
+    project: Path,
 ) -> None:
     main, _ = server
     fill(main, AWKWARD_MATCHING + NOT_MATCHING)
@@ -177,7 +186,8 @@ def test_an_unreachable_redis_is_a_clear_error_with_the_password_masked(tmp_path
 
 
 def test_a_protected_stage_refuses_without_a_terminal_or_yes(
-    server: tuple[redis.Redis, redis.Redis], tmp_path: Path,
+    server: tuple[redis.Redis, redis.Redis],
+    tmp_path: Path,
 ) -> None:
     main, _ = server
     fill(main, AWKWARD_MATCHING)
@@ -199,7 +209,8 @@ def test_a_dev_stage_flushes_rate_limits_without_asking(server: tuple[redis.Redi
 
 
 def test_flush_empties_only_the_configured_database_and_asks_first(
-    server: tuple[redis.Redis, redis.Redis], project: Path,
+    server: tuple[redis.Redis, redis.Redis],
+    project: Path,
 ) -> None:
     main, other = server
     fill(main, NOT_MATCHING)
@@ -214,7 +225,8 @@ def test_flush_empties_only_the_configured_database_and_asks_first(
 
 
 def test_cli_runs_a_redis_cli_command_on_the_configured_database(
-    server: tuple[redis.Redis, redis.Redis], project: Path,
+    server: tuple[redis.Redis, redis.Redis],
+    project: Path,
 ) -> None:
     main, _ = server
     fill(main, [b"a", b"b", b"c"])

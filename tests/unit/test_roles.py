@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from stacktasks.compose import ComposeModel
-from stacktasks.roles import apply_compose_model
+from stacktasks.roles import resolve_roles
 from stacktasks.settings import resolve
 
 
@@ -15,20 +15,21 @@ def model(services: dict[str, dict[str, Any]], name: str = "proj") -> ComposeMod
 
 
 def roles(m: ComposeModel, **overrides: Any) -> dict[str, str | None]:
-    settings = resolve(Path("."), collection_overrides=overrides)
-    apply_compose_model(settings, m)
-    return {role: settings.get(f"{role}.service") for role in ("app", "db", "redis", "front")}
+    found = resolve_roles(resolve(Path("."), collection_overrides=overrides), m)
+    return {role: found.get(role).service for role in ("app", "db", "redis", "front")}
 
 
 def test_fastapi_astro_stack_finds_every_role() -> None:
-    m = model({
-        "backend": {"build": {"context": "./backend"}},
-        "frontend": {"build": {"context": "./frontend"}},
-        "worker": {"build": {"context": "./backend"}},
-        "db": {"image": "postgres:18-alpine"},
-        "redis": {"image": "redis:8.4.0-alpine"},
-        "nginx": {"image": "nginx:alpine"},
-    })
+    m = model(
+        {
+            "backend": {"build": {"context": "./backend"}},
+            "frontend": {"build": {"context": "./frontend"}},
+            "worker": {"build": {"context": "./backend"}},
+            "db": {"image": "postgres:18-alpine"},
+            "redis": {"image": "redis:8.4.0-alpine"},
+            "nginx": {"image": "nginx:alpine"},
+        }
+    )
     assert roles(m) == {"app": "backend", "db": "db", "redis": "redis", "front": "frontend"}
 
 
@@ -44,16 +45,16 @@ def test_valkey_is_redis_but_redis_commander_is_not() -> None:
 
 def test_a_configured_role_is_kept_and_its_source_with_it() -> None:
     settings = resolve(Path("."), collection_overrides={"db": {"service": "postgres-main"}})
-    apply_compose_model(settings, model({"db": {"image": "postgres:16"}}))
-    assert settings.db.service == "postgres-main"
-    assert settings.sources["db.service"] == "tasks.py collection()"
+    found = resolve_roles(settings, model({"db": {"image": "postgres:16"}}))
+    assert found.db.service == "postgres-main"
+    assert found.db.reason == "tasks.py collection()"
 
 
 def test_a_detected_role_says_why() -> None:
     settings = resolve(Path("."))
-    apply_compose_model(settings, model({"postgres": {"image": "postgres:16-alpine"}}))
-    assert settings.sources["db.service"] == 'compose model: image "postgres:16-alpine"'
-    assert settings.sources["project_name"] == "compose model: project name"
+    found = resolve_roles(settings, model({"postgres": {"image": "postgres:16-alpine"}}))
+    assert found.db.reason == 'compose model: image "postgres:16-alpine"'
+    assert settings.db.service is None  # settings never change: the detected role is a value of its own
 
 
 def test_worker_like_services_are_never_the_app() -> None:

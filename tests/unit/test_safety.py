@@ -50,10 +50,12 @@ def test_end_of_input_refuses() -> None:
 
 def test_protected_stage_wants_the_project_name_not_y() -> None:
     with pytest.raises(StackError, match="not confirmed"):
-        confirm("drop", yes=False, protected=True, expected="shop", stdin=Terminal(),
-                ask=lambda _: "y", out=io.StringIO())
-    confirm("drop", yes=False, protected=True, expected="shop", stdin=Terminal(),
-            ask=lambda _: "shop", out=io.StringIO())
+        confirm(
+            "drop", yes=False, protected=True, expected="shop", stdin=Terminal(), ask=lambda _: "y", out=io.StringIO()
+        )
+    confirm(
+        "drop", yes=False, protected=True, expected="shop", stdin=Terminal(), ask=lambda _: "shop", out=io.StringIO()
+    )
 
 
 def test_dry_run_never_asks(capsys: pytest.CaptureFixture[str]) -> None:

@@ -9,8 +9,8 @@ from invoke import Config
 
 from stacktasks.errors import StackError
 from stacktasks.keys import SETTING_KEYS, placeholder_tree
-from stacktasks.project import invoke_layers
 from stacktasks.settings import resolve, schema, setting_keys
+from stacktasks.tasks.config import invoke_layers
 
 
 def write_pyproject(root: Path, body: str) -> None:
@@ -72,8 +72,7 @@ def test_invoke_environment_variable_ranks_above_collection_and_is_named(
     monkeypatch.setenv("INVOKE_STACKTASKS_PROFILES", "build, debug")
     config = Config(defaults={"stacktasks": placeholder_tree()})
     config.load_shell_env()
-    settings = resolve(tmp_path, collection_overrides={"app": {"service": "api"}},
-                       invoke_layers=invoke_layers(config))
+    settings = resolve(tmp_path, collection_overrides={"app": {"service": "api"}}, invoke_layers=invoke_layers(config))
     assert settings.app.service == "web"
     assert settings.sources["app.service"] == "environment variable INVOKE_STACKTASKS_APP_SERVICE"
     assert settings.profiles == ["build", "debug"]
@@ -107,11 +106,16 @@ def test_flags_rank_highest(tmp_path: Path) -> None:
 def test_env_file_paths_fill_in_the_stage_and_mark_required_ones(tmp_path: Path) -> None:
     settings = resolve(
         tmp_path,
-        collection_overrides={"env_files": [".env", "env/{stage}.env"], "required_env_files": ["backend/.env"],
-                              "stage": "test"},
+        collection_overrides={
+            "env_files": [".env", "env/{stage}.env"],
+            "required_env_files": ["backend/.env"],
+            "stage": "test",
+        },
     )
     assert settings.env_file_paths() == [
-        (tmp_path / ".env", False), (tmp_path / "env/test.env", False), (tmp_path / "backend/.env", True),
+        (tmp_path / ".env", False),
+        (tmp_path / "env/test.env", False),
+        (tmp_path / "backend/.env", True),
     ]
 
 

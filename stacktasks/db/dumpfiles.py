@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from .errors import StackError
+from ..errors import StackError
 
 CHUNK = 1 << 20
 SUFFIX = {"custom": ".dump", "plain": ".sql"}
@@ -40,7 +40,8 @@ def check_name(name: str) -> str:
     if not NAME_PATTERN.match(name) or len(name) > 200:
         raise StackError(
             f"backup name {name!r} is not allowed",
-            hint="use letters, digits, dots, dashes and underscores", code=2,
+            hint="use letters, digits, dots, dashes and underscores",
+            code=2,
         )
     return name
 
@@ -61,8 +62,9 @@ def fsync_directory(directory: Path) -> None:
 class Progress:
     """One self-rewriting status line on a terminal; silent otherwise."""
 
-    def __init__(self, label: str, *, enabled: bool, stream: IO[str] | None = None, total: int = 0,
-                 total_label: str = "") -> None:
+    def __init__(
+        self, label: str, *, enabled: bool, stream: IO[str] | None = None, total: int = 0, total_label: str = ""
+    ) -> None:
         self.label = label
         self.enabled = enabled
         self.stream = stream or sys.stderr
@@ -111,11 +113,17 @@ class Written:
     sha256: str
 
 
-def stream_to_file(source: IO[bytes], destination: Path, progress: Progress) -> Written:
-    """Copy a stream into a new file (0600) in constant memory, hashing as it goes; fsynced."""
+def create_private(path: Path) -> int:
+    """A new file, 0600, never through a symlink and never over an existing file (O_EXCL)."""
+    return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+
+
+def stream_to_file(source: IO[bytes], destination: Path | int, progress: Progress) -> Written:
+    """Copy a stream into a new file (or the open ``fd``) in constant memory, hashing as it goes;
+    fsynced and closed."""
+    fd = create_private(destination) if isinstance(destination, Path) else destination
     digest = hashlib.sha256()
     size = 0
-    fd = os.open(destination, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         source_fd = source.fileno()
         while True:
@@ -125,7 +133,7 @@ def stream_to_file(source: IO[bytes], destination: Path, progress: Progress) -> 
             digest.update(chunk)
             view = memoryview(chunk)
             while view:
-                view = view[os.write(fd, view):]
+                view = view[os.write(fd, view) :]
             size += len(chunk)
             progress.update(size)
         os.fsync(fd)

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from stacktasks import dumpfiles
-from stacktasks.dumpfiles import DumpFormat, Progress
+from stacktasks.db import dumpfiles
+from stacktasks.db.dumpfiles import DumpFormat, Progress
 from stacktasks.errors import StackError
 
 PLAIN = b"--\n-- PostgreSQL database dump\n--\n\n-- Dumped from database version 16.2\nSET statement_timeout = 0;\n"
@@ -103,8 +103,12 @@ def test_backup_names_that_could_escape_or_confuse_are_refused(name: str) -> Non
 
 def _backup(directory: Path, name: str, created: str, *, automatic: bool, database: str = "app") -> Path:
     path = write(directory / f"{name}.dump", b"PGDMP")
-    manifest = {"created_at": created, "automatic": automatic, "database": database,
-                "reason": "before reset" if automatic else "manual"}
+    manifest = {
+        "created_at": created,
+        "automatic": automatic,
+        "database": database,
+        "reason": "before reset" if automatic else "manual",
+    }
     dumpfiles.manifest_path(path).write_text(json.dumps(manifest))
     return path
 

@@ -34,7 +34,7 @@ def test_a_url_that_is_not_a_numbered_redis_database_is_refused(url: str) -> Non
 
 
 def test_keys_of_any_bytes_print_on_one_line() -> None:
-    assert show_key(b"ratelimit:a b\n\"q\"\xff\\") == 'ratelimit:a b\\x0a"q"\\xff\\x5c'
+    assert show_key(b'ratelimit:a b\n"q"\xff\\') == 'ratelimit:a b\\x0a"q"\\xff\\x5c'
 
 
 def test_a_pattern_typed_with_invalid_utf8_matches_those_exact_bytes() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -21,11 +22,24 @@ def compose(tmp_path: Path, version: ComposeVersion = V2, **overrides: object) -
 
 
 def test_base_carries_files_project_name_and_profiles(tmp_path: Path) -> None:
-    c = compose(tmp_path, compose_files=["docker-compose.yml", "docker-compose.prod.yml"],
-                project_name="shop", profiles=["build"])
+    c = compose(
+        tmp_path,
+        compose_files=["docker-compose.yml", "docker-compose.prod.yml"],
+        project_name="shop",
+        profiles=["build"],
+    )
     assert c.argv("ps") == [
-        "docker", "compose", "-f", "docker-compose.yml", "-f", "docker-compose.prod.yml",
-        "-p", "shop", "--profile", "build", "ps",
+        "docker",
+        "compose",
+        "-f",
+        "docker-compose.yml",
+        "-f",
+        "docker-compose.prod.yml",
+        "-p",
+        "shop",
+        "--profile",
+        "build",
+        "ps",
     ]
 
 
@@ -36,7 +50,13 @@ def test_legacy_command_is_used_as_configured(tmp_path: Path) -> None:
 def test_up_waits_for_health_on_v2() -> None:
     c = compose(Path("."))
     assert c.up_args(["api"], build=True, wait=True, timeout=60) == [
-        "up", "-d", "--build", "--wait", "--wait-timeout", "60", "api",
+        "up",
+        "-d",
+        "--build",
+        "--wait",
+        "--wait-timeout",
+        "60",
+        "api",
     ]
 
 
@@ -83,10 +103,14 @@ def test_version_text_is_parsed_from_either_form() -> None:
 
 
 def test_model_reads_ports_in_both_forms() -> None:
-    model = ComposeModel.from_config({"services": {
-        "v2": {"ports": [{"target": 5432, "published": "15432", "host_ip": "127.0.0.1"}]},
-        "v1": {"ports": ["127.0.0.1:16379:6379", "8000:8000/tcp"]},
-    }})
+    model = ComposeModel.from_config(
+        {
+            "services": {
+                "v2": {"ports": [{"target": 5432, "published": "15432", "host_ip": "127.0.0.1"}]},
+                "v1": {"ports": ["127.0.0.1:16379:6379", "8000:8000/tcp"]},
+            }
+        }
+    )
     assert model.published_ports("v2") == [("127.0.0.1", 15432, 5432)]
     assert model.published_ports("v1") == [("127.0.0.1", 16379, 6379), ("", 8000, 8000)]
 
@@ -103,5 +127,5 @@ def test_a_per_stage_overlay_applies_only_where_it_exists(tmp_path: Path) -> Non
     (tmp_path / "docker-compose.prod.yml").write_text("services: {}\n")
     settings = Settings(root=tmp_path, compose_files=["docker-compose.yml", "docker-compose.{stage}.yml"])
     assert stage_files(settings) == ["docker-compose.yml"]
-    settings.stage = "prod"
+    settings = dataclasses.replace(settings, stage="prod")
     assert stage_files(settings) == ["docker-compose.yml", "docker-compose.prod.yml"]

@@ -1,0 +1,245 @@
+"""db.backup: pg_dump streamed into ``backups/`` with a manifest that describes exactly what was dumped.
+
+pg_dump's stdout goes through a pipe straight into a ``.partial`` file (constant memory, hashed
+on the way), while a second connection counts every table's rows in the same snapshot pg_dump
+reads (``--snapshot``). Only when pg_dump exited 0 is the manifest written and the dump renamed
+into place: a file without ``.partial`` is always complete.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import os
+import re
+import subprocess
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import USAGE, StackError
+from . import dumpfiles
+from .admin import connect, row_counts, server_major
+from .target import DbTarget, resolve_target
+from .tools import choose_client
+
+if TYPE_CHECKING:
+    import psycopg
+
+    from ..project import Project
+
+
+@dataclass
+class BackupResult:
+    path: Path
+    size: int
+    tables: int
+    seconds: float
+    pruned: list[Path]
+
+
+@dataclass
+class Snapshot:
+    """What the snapshot connection read before pg_dump started."""
+
+    name: str
+    server_version: str
+    server_major: int
+    database_size: int
+
+
+def backup_directory(project: Project) -> Path:
+    return (project.settings.root / project.settings.db.backup_dir).resolve()
+
+
+def default_backup_name(project: Project, target: DbTarget, reason: str | None) -> str:
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    name = f"{target.dbname}-{project.settings.stage}-{stamp}"
+    if reason:
+        name += "-auto-" + re.sub(r"[^a-z0-9]+", "-", reason.lower()).strip("-")
+    return dumpfiles.check_name(re.sub(r"[^A-Za-z0-9._-]+", "-", name))
+
+
+def git_commit(root: Path) -> str | None:
+    try:
+        result = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return result.stdout.strip() or None if result.returncode == 0 else None
+
+
+def backup_path(project: Project, target: DbTarget, name: str | None, fmt: str, reason: str | None) -> Path:
+    """Where the dump goes: ``--name`` as given (it must be new), else a fresh default name."""
+    directory = backup_directory(project)
+    suffix = dumpfiles.SUFFIX[fmt]
+    if name:
+        final = directory / (dumpfiles.check_name(name) + suffix)
+        if final.exists():
+            raise StackError(f"{final} already exists", hint="choose another --name", code=USAGE)
+        return final
+    stem = default_backup_name(project, target, reason)
+    final = directory / (stem + suffix)
+    serial = 1
+    while final.exists() or dumpfiles.partial_path(final).exists():  # two backups in one second
+        serial += 1
+        final = directory / f"{stem}-{serial}{suffix}"
+    return final
+
+
+def format_args(project: Project, fmt: str) -> list[str]:
+    return ["-Fc", "-Z", str(project.settings.db.compress)] if fmt == "custom" else ["-Fp"]
+
+
+def dump_database(
+    project: Project,
+    *,
+    name: str | None = None,
+    fmt: str = "custom",
+    reason: str | None = None,
+    target: DbTarget | None = None,
+    progress: bool = False,
+) -> BackupResult | None:
+    """Write one backup (and its manifest); ``reason`` marks it automatic. None under dry-run."""
+    if fmt not in dumpfiles.SUFFIX:
+        raise StackError(f"unknown backup format {fmt!r}; use custom or plain", code=USAGE)
+    target = target or resolve_target(project)
+    target.refuse_transaction_pooler("backup")
+    final = backup_path(project, target, name, fmt, reason)
+    if project.runner.dry:
+        client = choose_client(project, target, None)
+        project.runner.show(client.argv("pg_dump", [*format_args(project, fmt), "--snapshot=<exported>"]))
+        project.runner.note(
+            f"stream it to {dumpfiles.partial_path(final)}, fsync, rename to {final}, "
+            f"write {dumpfiles.manifest_path(final).name}"
+        )
+        return None
+    started = time.monotonic()
+    conn = connect(target, autocommit=False)
+    try:
+        snapshot = export_snapshot(conn)
+        written, counts = _stream_dump(project, conn, target, snapshot, final, fmt, progress)
+    finally:
+        conn.close()
+    manifest = _manifest(project, target, snapshot, final, fmt, written, counts, reason)
+    directory = final.parent
+    dumpfiles.write_json_atomically(dumpfiles.manifest_path(final), manifest)
+    os.replace(dumpfiles.partial_path(final), final)
+    dumpfiles.fsync_directory(directory)
+    pruned = []
+    if reason is not None:
+        pruned = dumpfiles.prune_automatic(directory, target.dbname, project.settings.db.keep_automatic)
+    return BackupResult(final, written.size, len(counts), time.monotonic() - started, pruned)
+
+
+def export_snapshot(conn: psycopg.Connection[Any]) -> Snapshot:
+    import psycopg
+
+    conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+    conn.read_only = True
+    row = conn.execute(
+        "select pg_export_snapshot(), current_setting('server_version'), pg_database_size(current_database())"
+    ).fetchone()
+    assert row is not None
+    return Snapshot(str(row[0]), str(row[1]), server_major(conn), int(row[2]))
+
+
+def _stream_dump(
+    project: Project,
+    conn: psycopg.Connection[Any],
+    target: DbTarget,
+    snapshot: Snapshot,
+    final: Path,
+    fmt: str,
+    progress: bool,
+) -> tuple[dumpfiles.Written, dict[str, int]]:
+    """pg_dump into the ``.partial`` while the rows are counted; the partial is gone on any failure."""
+    client = choose_client(project, target, snapshot.server_major)
+    argv = client.argv("pg_dump", [*format_args(project, fmt), f"--snapshot={snapshot.name}"])
+    dumpfiles.ensure_private_directory(final.parent)
+    partial = dumpfiles.partial_path(final)
+    counter = RowCounter(conn)
+    child = project.runner.start(argv, extra_env=client.env(), stdout=subprocess.PIPE, what="pg_dump")
+    counter.start()
+    meter = dumpfiles.Progress(
+        f"backup {target.dbname}",
+        enabled=progress,
+        total_label=f"database {dumpfiles.human_size(snapshot.database_size)}",
+    )
+    fd: int | None = None
+    try:
+        with child:
+            fd = dumpfiles.create_private(partial)
+            written = dumpfiles.stream_to_file(child.stdout, fd, meter)
+            child.wait()
+        return written, counter.result()
+    except BaseException:
+        meter.finish()
+        counter.abandon()
+        if fd is not None:  # ours: a .partial is only ever removed by the process that made it
+            partial.unlink(missing_ok=True)
+        raise
+
+
+class RowCounter:
+    """Counts rows on the snapshot connection in a thread, while pg_dump streams."""
+
+    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+        self.conn = conn
+        self.counts: dict[str, int] | None = None
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        try:
+            self.counts = row_counts(self.conn)
+        except BaseException as error:  # handed to the main thread
+            self.error = error
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def result(self) -> dict[str, int]:
+        self.thread.join()
+        if self.error is not None:
+            raise StackError(f"counting rows failed: {self.error}")
+        assert self.counts is not None
+        return self.counts
+
+    def abandon(self) -> None:
+        if self.thread.is_alive():
+            with contextlib.suppress(Exception):  # the connection is closed right after
+                self.conn.cancel_safe()
+            self.thread.join(timeout=5)
+
+
+def _manifest(
+    project: Project,
+    target: DbTarget,
+    snapshot: Snapshot,
+    final: Path,
+    fmt: str,
+    written: dumpfiles.Written,
+    counts: dict[str, int],
+    reason: str | None,
+) -> dict[str, Any]:
+    settings = project.settings
+    return {
+        "stacktasks_manifest": 1,
+        "file": final.name,
+        "format": fmt,
+        "database": target.dbname,
+        "server_version": snapshot.server_version,
+        "server_major": snapshot.server_major,
+        "size": written.size,
+        "sha256": written.sha256,
+        "created_at": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "stage": settings.stage,
+        "compose_project": project.confirmation_name() if project.has_compose_files() else settings.project_name,
+        "source": target.describe(),
+        "git_commit": git_commit(settings.root),
+        "automatic": reason is not None,
+        "reason": reason or "manual",
+        "tables": counts,
+    }

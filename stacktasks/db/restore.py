@@ -1,0 +1,309 @@
+"""db.restore: a dump into a scratch database, verified against its manifest, then swapped in.
+
+The replaced database stays as ``<name>__undo`` until the next restore (``undo.py`` swaps it
+back). Where the role may not create databases, ``restore_in_place.py`` takes over.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+from ..errors import StackError
+from ..safety import has_terminal
+from . import dumpfiles
+from .admin import (
+    allow_connections,
+    aside_name,
+    can_create_databases,
+    connect,
+    create_database_like,
+    database_exists,
+    database_owner,
+    drop_database,
+    end_sessions,
+    rename_database,
+    server_major,
+    statement,
+    verify_counts,
+)
+from .backup import backup_directory
+from .dumpfiles import DumpFormat
+from .target import DbTarget, resolve_target
+from .tools import PgClient, choose_client, file_in_service
+
+if TYPE_CHECKING:
+    import psycopg
+
+    from ..project import Project
+
+PSQL_ARGS = ["-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction", "-o", "/dev/null"]
+
+
+@dataclass
+class RestorePlan:
+    path: Path
+    format: DumpFormat
+    manifest: dict[str, Any] | None
+    jobs: int
+
+
+@dataclass
+class RestoreResult:
+    database: str
+    seconds: float
+    kept_as: str | None
+    safety_dump: Path | None
+    verified_tables: int
+    ended_sessions: int
+
+
+def latest_backup(project: Project, database: str | None = None) -> Path:
+    backups = dumpfiles.list_backups(backup_directory(project))
+    if database:
+        backups = [b for b in backups if b.database in (database, "?")]
+    if not backups:
+        raise StackError(f"no backups in {backup_directory(project)}", hint="inv db.backup makes one")
+    return backups[-1].path
+
+
+def check_dump_file(path: Path) -> tuple[DumpFormat, dict[str, Any] | None]:
+    """Format and manifest, with the file checked against it: all before anything changes."""
+    fmt = dumpfiles.detect_format(path)
+    manifest = dumpfiles.read_manifest(path)
+    if manifest:
+        size = path.stat().st_size
+        if manifest.get("size") not in (None, size):
+            raise StackError(f"{path} is {size} bytes but its manifest says {manifest['size']}: truncated or changed")
+        if manifest.get("sha256") and dumpfiles.file_digest(path) != manifest["sha256"]:
+            raise StackError(f"{path} does not match the sha256 in its manifest: corrupt or changed")
+    if fmt.kind == "plain" and dumpfiles.plain_dump_switches_database(path, fmt):
+        raise StackError(
+            f"{path} connects to or creates databases itself (made with pg_dump --create or pg_dumpall)",
+            hint="dump without --create (inv db.backup does), then restore that",
+        )
+    return fmt, manifest
+
+
+def dump_to_restore(project: Project, file: str, latest: bool) -> Path:
+    """The dump a restore was asked for: a file (as given, else in backups/), or --latest."""
+    from ..errors import USAGE
+
+    given = [item for item in [file, *project.extra_args] if item]
+    if latest and given:
+        raise StackError("give a file or --latest, not both", code=USAGE)
+    if latest:
+        return latest_backup(project)
+    if len(given) != 1:
+        raise StackError("which dump? give one file, or --latest", hint="inv db.backups lists them", code=USAGE)
+    path = Path(given[0]).expanduser()
+    if not path.exists() and not path.is_absolute():
+        in_backups = backup_directory(project) / path
+        if in_backups.exists():
+            return in_backups
+    return path.resolve()
+
+
+def default_jobs(project: Project) -> int:
+    return project.settings.db.jobs or max(1, min(4, os.cpu_count() or 1))
+
+
+def restore_database(project: Project, path: Path, *, jobs: int | None = None) -> RestoreResult | None:
+    """Replace the database with the dump at ``path``. None under dry-run."""
+    target = resolve_target(project)
+    target.refuse_transaction_pooler("restore")
+    fmt, manifest = check_dump_file(path)
+    plan = RestorePlan(path, fmt, manifest, jobs or default_jobs(project))
+    if project.dry:
+        show_dry_plan(project, target, choose_client(project, target, None), plan)
+        return None
+    started = time.monotonic()
+    admin = connect(target, project.settings.db.maintenance_db)
+    try:
+        major = server_major(admin)
+        client = choose_client(project, target, major)
+        warn_newer_dump(project, plan, major)
+        swap = can_create_databases(admin)
+        what = f"replace {target.describe()} with {path.name}"
+        if not swap:
+            what += " (in place: this role may not create databases; a safety dump is taken first)"
+        project.confirm(what)
+        if swap:
+            result = restore_by_swap(project, admin, client, target, plan)
+        else:
+            from .restore_in_place import restore_in_place
+
+            result = restore_in_place(project, admin, client, target, plan)
+    finally:
+        admin.close()
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def show_dry_plan(project: Project, target: DbTarget, client: PgClient, plan: RestorePlan) -> None:
+    runner = project.runner
+    scratch = aside_name(target.dbname, "__restoring")
+    runner.note(f"create database {scratch}; restore {plan.path.name} ({plan.format.describe()}) into it")
+    if plan.format.kind == "plain":
+        runner.show(client.argv("psql", PSQL_ARGS, dbname=scratch, stdin=True))
+    else:
+        runner.show(client.argv("pg_restore", restore_args(plan.jobs), dbname=scratch))
+    if plan.manifest:
+        runner.note(f"check the row counts of {len(plan.manifest.get('tables', {}))} tables against the manifest")
+    runner.note(
+        f"end the sessions on {target.dbname}; rename it to "
+        f"{aside_name(target.dbname, '__undo')} and {scratch} to {target.dbname}"
+    )
+
+
+def warn_newer_dump(project: Project, plan: RestorePlan, major: int) -> None:
+    dump_major = None
+    if plan.manifest and plan.manifest.get("server_major"):
+        dump_major = int(plan.manifest["server_major"])
+    elif plan.format.kind == "plain":
+        dump_major = dumpfiles.plain_dump_major(plan.path, plan.format)
+    if dump_major and dump_major > major:
+        project.runner.note(
+            f"warning: the dump comes from PostgreSQL {dump_major}, this server is {major}; "
+            "objects newer than the server may fail to restore"
+        )
+
+
+def restore_args(jobs: int) -> list[str]:
+    return ["--no-owner", "--no-acl", "--exit-on-error", f"--jobs={jobs}"]
+
+
+def restore_by_swap(
+    project: Project, admin: psycopg.Connection[Any], client: PgClient, target: DbTarget, plan: RestorePlan
+) -> RestoreResult:
+    runner = project.runner
+    database = target.dbname
+    scratch = aside_name(database, "__restoring")
+    undo = aside_name(database, "__undo")
+    exists = database_exists(admin, database)
+    drop_database(admin, scratch)  # left by an interrupted restore
+    runner.note(f"create database {scratch}")
+    create_database_like(admin, scratch, database if exists else None)
+    owner = database_owner(admin, database) if exists else None
+    try:
+        if owner:
+            admin.execute(statement("alter database {} owner to {}", scratch, owner))
+        load_dump(project, client, plan, scratch)
+        verified = verify_restored(target, scratch, plan)
+    except BaseException:
+        runner.note(f"restore failed: dropping {scratch}; {database} is untouched")
+        drop_database(admin, scratch)
+        raise
+    ended = 0
+    if exists:
+        drop_database(admin, undo)
+        runner.note(f"end the sessions on {database}, rename it to {undo}, rename {scratch} to {database}")
+        allow_connections(admin, database, False)
+        try:
+            ended = end_sessions(admin, database)
+            rename_database(admin, database, undo)
+        finally:
+            allow_connections(admin, undo if database_exists(admin, undo) else database, True)
+    else:
+        runner.note(f"rename {scratch} to {database}")
+    rename_database(admin, scratch, database)
+    return RestoreResult(database, 0.0, undo if exists else None, None, verified, ended)
+
+
+def load_dump(project: Project, client: PgClient, plan: RestorePlan, dbname: str) -> None:
+    """Run pg_restore or psql into ``dbname``; any error raises, with the tool's own message."""
+    runner = project.runner
+    if plan.format.kind == "plain":
+        pipe_into(project, client, "psql", PSQL_ARGS, dbname, plan)
+    elif plan.format.gzipped:
+        # Through a pipe pg_restore cannot seek: one job, and it says so.
+        runner.note("the dump is compressed as a whole: pg_restore reads it from a pipe with one job")
+        pipe_into(project, client, "pg_restore", ["--no-owner", "--no-acl", "--exit-on-error"], dbname, plan)
+    elif client.where == "service":
+        assert client.compose is not None and client.target.service
+        with file_in_service(runner, client.compose, client.target.service, plan.path) as inside:
+            run_tool(project, client, "pg_restore", [*restore_args(plan.jobs), inside], dbname)
+    elif client.where == "container":
+        mounts = {str(plan.path.resolve()): "/stacktasks/dump"}
+        run_tool(project, client, "pg_restore", [*restore_args(plan.jobs), "/stacktasks/dump"], dbname, mounts)
+    else:
+        run_tool(project, client, "pg_restore", [*restore_args(plan.jobs), str(plan.path)], dbname)
+
+
+def run_tool(
+    project: Project,
+    client: PgClient,
+    tool: str,
+    args: list[str],
+    dbname: str,
+    mounts: Mapping[str, str] | None = None,
+) -> None:
+    argv = client.argv(tool, args, dbname=dbname, mounts=mounts)
+    project.runner.start(argv, extra_env=client.env(dbname), what=tool).wait()
+
+
+def pipe_into(
+    project: Project,
+    client: PgClient,
+    tool: str,
+    args: list[str],
+    dbname: str,
+    plan: RestorePlan,
+    *,
+    prologue: bytes = b"",
+) -> None:
+    """Feed the dump to ``tool``'s stdin from Python (gunzipping on the way), in constant memory."""
+    argv = client.argv(tool, args, dbname=dbname, stdin=True)
+    child = project.runner.start(argv, extra_env=client.env(dbname), stdin=subprocess.PIPE, what=tool)
+    total = plan.path.stat().st_size if not plan.format.gzipped else 0
+    meter = dumpfiles.Progress(f"restore {plan.path.name}", enabled=has_terminal(sys.stderr), total=total)
+    with child:
+        try:
+            feed(child.stdin, plan, prologue=prologue, meter=meter)
+        finally:
+            meter.finish()
+        child.wait()
+
+
+def feed(pipe: IO[bytes], plan: RestorePlan, *, prologue: bytes = b"", meter: dumpfiles.Progress | None = None) -> None:
+    """Write the dump (gunzipped) to a tool's stdin in constant memory, then close it."""
+    try:
+        if prologue:
+            pipe.write(prologue)
+        with dumpfiles.open_dump_stream(plan.path, plan.format) as source:
+            done = 0
+            while chunk := source.read(dumpfiles.CHUNK):
+                pipe.write(chunk)
+                done += len(chunk)
+                if meter:
+                    meter.update(done)
+        pipe.close()
+    except BrokenPipeError:
+        pass  # the tool stopped reading: its exit code and message say why
+
+
+def verify_restored(target: DbTarget, dbname: str, plan: RestorePlan) -> int:
+    """Row counts of the restored database against the manifest's; an error on any difference."""
+    expected = (plan.manifest or {}).get("tables")
+    if not isinstance(expected, dict):
+        return 0
+    conn = connect(target, dbname)
+    try:
+        actual = verify_counts(conn, expected)
+    finally:
+        conn.close()
+    differences = [
+        f"{table}: {'missing' if actual[table] is None else f'{actual[table]} rows'}, manifest {count}"
+        for table, count in sorted(expected.items())
+        if actual[table] != count
+    ]
+    if differences:
+        more = f"; and {len(differences) - 5} more" if len(differences) > 5 else ""
+        raise StackError(f"the restored database differs from the manifest: {'; '.join(differences[:5])}{more}")
+    return len(expected)

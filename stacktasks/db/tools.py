@@ -1,0 +1,151 @@
+"""The client tools (pg_dump, pg_restore, psql): where they run and the argv that runs them.
+
+In the db service (``compose exec``, built by compose.py: client and server versions always
+match), on this host, or in a throwaway container of the server's major version.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import shutil
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..errors import StackError
+from .target import DbTarget
+
+if TYPE_CHECKING:
+    from ..compose import Compose
+    from ..project import Project
+    from ..runner import Runner
+
+
+@dataclass
+class PgClient:
+    """Builds argv and environment for the client tools, wherever they must run."""
+
+    target: DbTarget
+    where: str  # "service", "host" or "container"
+    compose: Compose | None = None
+    image: str | None = None
+
+    def describe(self) -> str:
+        if self.where == "service":
+            return f"inside service {self.target.service}"
+        if self.where == "container":
+            return f"in a throwaway {self.image} container"
+        return "on this host"
+
+    def argv(
+        self,
+        tool: str,
+        args: Sequence[str],
+        *,
+        dbname: str | None = None,
+        stdin: bool = False,
+        mounts: Mapping[str, str] | None = None,
+        database: bool = True,
+        interactive: bool = False,
+    ) -> list[str]:
+        """``database=False`` for a tool that connects to none (`pg_restore -f -` writing SQL)."""
+        db_flag = ["-d", dbname or self.target.dbname] if database else []
+        if self.where == "service":
+            assert self.compose is not None and self.target.service
+            command = [tool, "-U", self.target.user, *db_flag, *args]
+            # The password by name: compose reads its value from our environment (PGPASSWORD).
+            secret = ["PGPASSWORD"] if self.target.password else []
+            return self.compose.exec_argv(self.target.service, command, pass_env=secret, interactive=interactive)
+        if self.where == "container":
+            assert self.image
+            run = ["docker", "run", "--rm", "--network", "host"]
+            if stdin:
+                run.append("-i")
+            if interactive:
+                run.append("-t")
+            for name in self.env(dbname):
+                run += ["-e", name]  # names only: docker reads the values from our environment
+            for host_path, inside in (mounts or {}).items():
+                run += ["-v", f"{host_path}:{inside}:ro"]
+            # The tool as entrypoint: images differ in what their entrypoint does with other commands.
+            return [*run, "--entrypoint", tool, self.image, *db_flag, *args]
+        return [tool, *db_flag, *args]
+
+    def env(self, dbname: str | None = None) -> dict[str, str]:
+        if self.where == "service":
+            return {"PGPASSWORD": self.target.password} if self.target.password else {}
+        return self.target.client_env(dbname)
+
+
+def host_tool_major(tool: str) -> int | None:
+    """The major version of a client tool on this host, or None when it is missing."""
+    import subprocess
+
+    path = shutil.which(tool)
+    if not path:
+        return None
+    try:
+        text = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    match = re.search(r"(\d+)(?:\.\d+)?", text)
+    return int(match.group(1)) if match else None
+
+
+def choose_client(project: Project, target: DbTarget, server: int | None) -> PgClient:
+    """Where the client tools run: in the service; on the host; or in a container of the server's major."""
+    settings = project.settings.db
+    if target.kind == "service":
+        return PgClient(target, "service", project.compose())
+    choice = settings.client
+    if choice not in ("auto", "host", "container"):
+        raise StackError(f"db.client is {choice!r}; use auto, host or container")
+    image = settings.client_image.format(major=server or "latest")
+    if choice == "container":
+        return PgClient(target, "container", image=image)
+    host = host_tool_major("pg_dump")
+    if choice == "host" or (host is not None and (server is None or host >= server)):
+        if host is None:
+            raise StackError("pg_dump is not installed on this host", hint="install postgresql-client")
+        return PgClient(target, "host")
+    project.runner.note(f"host pg_dump is {host or 'missing'}, server is {server}: using the {image} image")
+    return PgClient(target, "container", image=image)
+
+
+@contextlib.contextmanager
+def file_in_service(runner: Runner, compose: Compose, service: str, path: Path) -> Iterator[str]:
+    """Put a dump into the db container (pg_restore -j needs a seekable file); removed after.
+
+    Streamed in through `exec -T … cat` rather than `docker cp`, so the file belongs to the
+    service's own user (images that run as non-root can read it) and stays private (umask 077).
+    """
+    import secrets
+
+    if not compose.container_ids([service]):
+        raise StackError(f"service {service} is not running", hint=f"inv up -s {service}")
+    inside = f"/tmp/stacktasks-restore-{secrets.token_hex(4)}{''.join(path.suffixes[-1:])}"  # noqa: S108 - in the container
+    write = compose.exec_argv(service, ["sh", "-c", 'umask 077 && cat > "$1"', "sh", inside])
+    remove = compose.exec_argv(service, ["rm", "-f", inside])
+    try:
+        with path.open("rb") as source:
+            runner.start(write, stdin=source, what=f"copying the dump into {service}").wait()
+        yield inside
+    finally:
+        runner.run(remove, check=False)
+
+
+def open_psql(project: Project, args: str) -> None:
+    """psql on the project's database, interactive when a person is at the terminal."""
+    import shlex
+
+    from ..project import interactive_terminal
+    from .target import resolve_target
+
+    target = resolve_target(project)
+    client = choose_client(project, target, None)
+    argv = client.argv("psql", shlex.split(args) + project.extra_args, stdin=True, interactive=interactive_terminal())
+    code = project.runner.run(argv, check=False, extra_env=client.env())
+    if code:
+        raise StackError(f"psql exited with {code}", code=code)

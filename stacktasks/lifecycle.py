@@ -1,0 +1,130 @@
+"""The stack's lifecycle: start it (waiting where it can), rebuild it, and reset it behind a backup."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from .errors import StackError
+
+if TYPE_CHECKING:
+    from .db.backup import BackupResult
+    from .project import Project
+
+
+def wait_wanted(project: Project, services: Sequence[str]) -> bool:
+    """Whether `up` should wait: only when something it starts has a healthcheck."""
+    model = project.model()
+    targets = model.with_dependencies(services) if services else model.default_services(project.settings.profiles)
+    return any(model.has_healthcheck(service) for service in targets)
+
+
+def bring_up(project: Project, services: Sequence[str], *, build: bool, wait: bool, timeout: int) -> None:
+    compose = project.compose()
+    wait = wait and wait_wanted(project, services)
+    compose.run(*compose.up_args(services, build=build, wait=wait, timeout=timeout or None))
+    if wait and not compose.version.supports_wait:
+        compose.wait_healthy(services, timeout or 120)
+
+
+def rebuild(project: Project, services: Sequence[str], *, pull: bool, wait: bool) -> None:
+    compose = project.compose()
+    compose.run("build", "--no-cache", *(["--pull"] if pull else []), *services)
+    bring_up(project, services, build=False, wait=wait, timeout=0)
+
+
+def exec_in_service(project: Project, service: str, cmd: str) -> None:
+    """A command in a running service; its exit code is ours."""
+    import shlex
+
+    from .errors import USAGE
+    from .project import interactive_terminal
+
+    command = shlex.split(cmd) + project.extra_args
+    if not command:
+        raise StackError("no command given", hint=f"inv exec {service} -- COMMAND [ARGS...]", code=USAGE)
+    compose = project.compose()
+    code = project.runner.run(compose.exec_argv(service, command, interactive=interactive_terminal()), check=False)
+    if code:
+        raise StackError(f"command in {service} exited with {code}", code=code)
+
+
+def open_shell(project: Project, service: str | None) -> None:
+    from .project import interactive_terminal
+
+    target = project.service("app", service)
+    # One exec: the choice of shell is made inside the container, where bash may be missing.
+    pick_shell = ["sh", "-c", "if command -v bash >/dev/null 2>&1; then exec bash; else exec sh; fi"]
+    argv = project.compose().exec_argv(target, pick_shell, interactive=interactive_terminal())
+    project.runner.run(argv, check=False)
+
+
+def run_tests(project: Project, args: str, service: str | None, *, colour: bool) -> None:
+    """The test command in the app service (or a dedicated test stack); its exit code is ours."""
+    import shlex
+
+    settings = project.settings
+    command = [*settings.app.prefix, *settings.app.test, *shlex.split(args), *project.extra_args]
+    # Colours survive `exec -T` when we are on a terminal ourselves.
+    env = {"PY_COLORS": "1", "FORCE_COLOR": "1"} if colour else {}
+    target = service or settings.app.test_service or project.service("app")
+    if settings.app.test_compose_files:
+        compose = project.test_compose()
+        try:
+            code = project.runner.run(compose.run_argv(target, command, env=env), check=False)
+        finally:
+            compose.run(*compose.down_args(volumes=True), check=False)
+    else:
+        code = project.run_in_service(target, command, env=env)
+    if code:
+        raise StackError(f"tests failed (exit {code})", code=code)
+
+
+@dataclass
+class ResetResult:
+    backup: BackupResult | None
+
+
+def reset_stack(project: Project, *, rmi: bool, backup: bool) -> ResetResult:
+    """down -v (and --rmi local), after the confirmation and, unless told not to, a backup."""
+    compose = project.compose()
+    what = "containers, networks and volumes" + (" and its built images" if rmi else "")
+    project.confirm(f"destroy project {project.confirmation_name()}: {what}")
+    taken = backup_before_reset(project) if backup else None
+    compose.run(*compose.down_args(volumes=True, rmi="local" if rmi else None))
+    return ResetResult(taken)
+
+
+def backup_before_reset(project: Project) -> BackupResult | None:
+    """An automatic backup of the db service; started for it if it is down (its volume holds data)."""
+    from .db.backup import dump_database
+    from .db.target import resolve_target, wait_until_ready
+    from .safety import has_terminal
+
+    service = project.role_service("db")
+    if not service:
+        return None
+    compose = project.compose()
+    if not project.dry and service not in compose.running_services():
+        if not compose.container_ids([service]) and not has_volumes(project):
+            project.runner.note(f"no {service} container or volume: nothing to back up")
+            return None
+        project.runner.note(f"{service} is not running: starting it to back it up first")
+        bring_up(project, [service], build=False, wait=True, timeout=0)
+    try:
+        # Just started (or starting): a database without a healthcheck may not accept connections yet.
+        target = wait_until_ready(project, resolve_target(project), project.settings.db.wait_timeout)
+        return dump_database(project, reason="before reset", target=target, progress=has_terminal(sys.stderr))
+    except StackError as error:
+        raise StackError(
+            f"backup before reset failed, so nothing was destroyed: {error.message}",
+            hint="fix the database, or pass --no-backup to destroy it without a backup",
+        ) from None
+
+
+def has_volumes(project: Project) -> bool:
+    label = f"label=com.docker.compose.project={project.confirmation_name()}"
+    result = project.runner.capture(["docker", "volume", "ls", "-q", "--filter", label], check=False)
+    return bool(result.stdout.strip())

@@ -1,0 +1,60 @@
+"""Env files against their examples: init, check, show."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+from stacktasks.envfiles import load_env_files
+from stacktasks.envsetup import compare_env_files, init_env_files, render_from_example, resolved_values
+from stacktasks.settings import Settings
+
+EXAMPLE = "# comment kept\nDJANGO_SECRET_KEY=\nDB_PASSWORD=''\nAPI_KEY=given-in-example\nDEBUG=1\nEMPTY_PLAIN=\n"
+
+
+def project(tmp_path: Path) -> Settings:
+    (tmp_path / ".env.example").write_text(EXAMPLE)
+    return Settings(root=tmp_path)
+
+
+def test_init_fills_empty_secret_values_and_keeps_everything_else(tmp_path: Path) -> None:
+    text, generated = render_from_example(project(tmp_path).root / ".env.example")
+    values = dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
+    assert generated == ["DJANGO_SECRET_KEY", "DB_PASSWORD"]
+    assert len(values["DJANGO_SECRET_KEY"]) >= 40 and values["DJANGO_SECRET_KEY"] != values["DB_PASSWORD"]
+    assert values["API_KEY"] == "given-in-example"
+    assert values["EMPTY_PLAIN"] == ""  # not a secret: left for the user
+    assert text.startswith("# comment kept\n")
+
+
+def test_init_creates_a_private_file_and_never_overwrites_one(tmp_path: Path) -> None:
+    settings = project(tmp_path)
+    first = init_env_files(settings)
+    assert first.created == [tmp_path / ".env"]
+    assert stat.S_IMODE((tmp_path / ".env").stat().st_mode) == 0o600
+    (tmp_path / ".env").write_text("MINE=1\n")
+    second = init_env_files(settings)
+    assert second.created == [] and second.kept == [tmp_path / ".env"]
+    assert (tmp_path / ".env").read_text() == "MINE=1\n"
+    forced = init_env_files(settings, force=True)
+    assert forced.created == [tmp_path / ".env"]
+    assert "DEBUG=1" in (tmp_path / ".env").read_text()
+
+
+def test_check_lists_missing_extra_and_emptied_keys(tmp_path: Path) -> None:
+    settings = project(tmp_path)
+    (tmp_path / ".env").write_text("DJANGO_SECRET_KEY=x\nDB_PASSWORD=y\nDEBUG=\nEMPTY_PLAIN=\nLOCAL_ONLY=1\n")
+    [comparison] = compare_env_files(settings)
+    assert comparison.missing == ["API_KEY"]
+    assert comparison.extra == ["LOCAL_ONLY"]
+    assert comparison.empty == ["DEBUG"]
+    assert not comparison.ok
+
+
+def test_show_masks_secret_values_and_url_passwords(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text("DB_PASSWORD=hunter2-long\nDATABASE_URL=postgres://u:pw-in-url@db/app\nDEBUG=1\n")
+    rows = {key: (value, source) for key, value, source in resolved_values(load_env_files([(env_file, False)], {}))}
+    assert rows["DB_PASSWORD"] == ("***", str(env_file))
+    assert rows["DATABASE_URL"][0] == "postgres://u:***@db/app"
+    assert rows["DEBUG"][0] == "1"
