@@ -180,10 +180,10 @@ class Compose:
         """The resolved compose model, read once (it costs a compose call)."""
         if self._model is None:
             if self.version.is_v1:
-                from invoke.vendor import yaml
+                import yaml
 
                 result = self.runner.capture(self.argv("config"))
-                data = cast(dict[str, Any], yaml.safe_load(result.stdout) or {})  # type: ignore[no-untyped-call]
+                data = cast(dict[str, Any], yaml.safe_load(result.stdout) or {})
             else:
                 # Every profile: build-only services (the frontend) are roles too.
                 result = self.runner.capture([*self.base(), "--profile", "*", "config", "--format", "json"])

@@ -60,12 +60,12 @@ class ChildFailed(StackError):
         self.returncode = returncode
         self.shown = shown
         self.reason = reason
-        label = what or f"`{shown}`"
         if returncode < 0:
-            message = f"{label} was killed by {signal_name(-returncode)}"
+            killed = f"killed by signal {-returncode} ({signal_name(-returncode)})"
+            message = f"{what} failed: {killed}" if what else f"`{shown}` was {killed}"
             code = SIGNAL_BASE - returncode
         else:
-            message = f"{label} exited with {returncode}"
+            message = f"{what} failed (exit {returncode})" if what else f"`{shown}` exited with {returncode}"
             code = returncode
         if reason:
             message += f": {reason}"

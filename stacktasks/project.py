@@ -37,12 +37,16 @@ class Project:
         echo: bool = False,
         assume_yes: bool = False,
         extra_args: Sequence[str] = (),
+        runner: Runner | None = None,
     ) -> None:
         self.settings = settings
         self.dry = dry
         self.echo = echo or settings.echo
         self.assume_yes = assume_yes
         self.extra_args = list(extra_args)
+        self._given_runner = runner
+        if runner is not None:  # a recording runner in tests; otherwise built from the env on first use
+            self.__dict__["runner"] = runner
 
     @classmethod
     def from_settings(cls, settings: Settings, *, dry: bool = False, echo: bool = False) -> Project:
@@ -53,7 +57,12 @@ class Project:
     def reloaded(self) -> Project:
         """The same invocation with the env files read again (after env.init wrote them)."""
         return Project(
-            self.settings, dry=self.dry, echo=self.echo, assume_yes=self.assume_yes, extra_args=self.extra_args
+            self.settings,
+            dry=self.dry,
+            echo=self.echo,
+            assume_yes=self.assume_yes,
+            extra_args=self.extra_args,
+            runner=self._given_runner,
         )
 
     # -- read on first use ----------------------------------------------------------------------

@@ -130,23 +130,23 @@ class Runner:
     mask: Callable[[str], str] = field(default=lambda text: text)
     dry: bool = False
     echo: bool = True
-    out: IO[str] = field(default_factory=lambda: sys.stdout)
-    err: IO[str] = field(default_factory=lambda: sys.stderr)
+    out: IO[str] | None = None  # None: sys.stdout as it is when printing (tests replace it)
+    err: IO[str] | None = None
 
     def show(self, argv: Sequence[str]) -> None:
         """Print a command as it would be typed, secrets masked."""
         line = self.mask(format_argv(argv))
         if self.dry:
-            print(f"[dry-run] {line}", file=self.out, flush=True)
+            print(f"[dry-run] {line}", file=self.out or sys.stdout, flush=True)
         elif self.echo:
-            print(f"$ {line}", file=self.err, flush=True)
+            print(f"$ {line}", file=self.err or sys.stderr, flush=True)
 
     def note(self, text: str) -> None:
         """A Python-side step of the plan (a file write, a wait), shown like a command."""
         if self.dry:
-            print(f"[dry-run] {self.mask(text)}", file=self.out, flush=True)
+            print(f"[dry-run] {self.mask(text)}", file=self.out or sys.stdout, flush=True)
         elif self.echo:
-            print(f"# {self.mask(text)}", file=self.err, flush=True)
+            print(f"# {self.mask(text)}", file=self.err or sys.stderr, flush=True)
 
     def run(
         self,

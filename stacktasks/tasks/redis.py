@@ -57,7 +57,8 @@ def flush(project: Project, yes: bool = False) -> None:
 @stack_task(help={"pattern": "the key pattern, e.g. 'session:*'"})
 def count(project: Project, pattern: str) -> None:
     """Count the keys matching a pattern (SCAN, never KEYS) and show a few of them."""
-    from ..redisops import count_patterns, resolve_redis
+    from ..redis_target import resolve_redis
+    from ..redisops import count_patterns
 
     _print_counts(count_patterns(project, resolve_redis(project), [pattern]), "")
 

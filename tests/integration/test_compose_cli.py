@@ -80,10 +80,9 @@ def test_env_file_values_reach_compose_interpolation(tmp_path: Path) -> None:
     (project / "pyproject.toml").write_text('[tool.stacktasks]\nenv_files = [".env.local"]\n')
     (project / "tasks.py").write_text(
         "from stacktasks import collection\nns = collection()\n"
-        "from invoke import task\n"
-        "@task\ndef image(c):\n"
-        "    from stacktasks.project import Project\n"
-        "    print(Project.from_context(c).model().image('api'))\n"
+        "from stacktasks.tasks import stack_task\n"
+        "@stack_task()\ndef image(project):\n"
+        "    print(project.model().image('api'))\n"
         "ns.add_task(image)\n"
     )
     result = run_inv(project, "image")

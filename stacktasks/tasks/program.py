@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from invoke.program import Program
 
-from . import __version__, collection
+from .. import __version__
+from .namespace import collection
 
 
 def main() -> None:

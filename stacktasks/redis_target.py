@@ -1,0 +1,131 @@
+"""Where Redis is: the URL in the env files, the compose service it names, and a checked client.
+
+The URL usually names the compose service (``redis://redis:6379/0``), which this host cannot
+resolve: it is translated to the service's published port. Where the service publishes none,
+the work runs inside its container instead (``redis_scan.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+from urllib.parse import unquote, urlsplit
+
+from .errors import StackError
+
+if TYPE_CHECKING:
+    import redis
+
+    from .project import Project
+
+DEFAULT_PORT = 6379
+
+
+@dataclass(frozen=True)
+class RedisTarget:
+    """One logical Redis database and how to reach it; the password is never printed."""
+
+    host: str
+    port: int
+    db: int
+    password: str | None = field(default=None, repr=False)
+    username: str | None = None
+    tls: bool = False
+    service: str | None = None  # the compose service, when the URL names one
+    in_service: bool = False  # no published port: the work runs inside the container
+    source: str = "REDIS_URL"
+
+    def display(self) -> str:
+        scheme = "rediss" if self.tls else "redis"
+        auth = ""
+        if self.password is not None:
+            auth = f"{self.username or ''}:***@"
+        elif self.username:
+            auth = f"{self.username}@"
+        where = f"{scheme}://{auth}{self.host}:{self.port}/{self.db}"
+        if self.in_service:
+            return f"{where} inside service {self.service}"
+        if self.service:
+            return f"{where} (service {self.service}, published port)"
+        return where
+
+
+def parse_redis_url(url: str, source: str) -> RedisTarget:
+    parts = urlsplit(url)
+    if parts.scheme not in ("redis", "rediss"):
+        raise StackError(f"{source} is not a redis:// URL (scheme {parts.scheme or 'missing'})")
+    try:
+        port = parts.port or DEFAULT_PORT
+    except ValueError:
+        raise StackError(f"{source} has an invalid port") from None
+    path = parts.path.lstrip("/")
+    if path and not path.isdigit():
+        raise StackError(f"{source}: the database in the URL path must be a number, not {path!r}")
+    return RedisTarget(
+        host=parts.hostname or "localhost",
+        port=port,
+        db=int(path or 0),
+        password=unquote(parts.password) if parts.password is not None else None,
+        username=unquote(parts.username) if parts.username else None,
+        tls=parts.scheme == "rediss",
+        source=source,
+    )
+
+
+def resolve_redis(project: Project) -> RedisTarget:
+    """The project's Redis, reachable from this host or marked to be worked on inside its service."""
+    from dataclasses import replace
+
+    settings = project.settings.redis
+    url = project.env.values.get(settings.url_env)
+    services: set[str] = set()
+    role = settings.service
+    if project.has_compose_files():
+        services = set(project.model().services)
+        role = project.role_service("redis")  # the configured service, else the detected one
+    if url:
+        target = parse_redis_url(url, settings.url_env)
+    elif role:
+        target = RedisTarget(host=role, port=DEFAULT_PORT, db=0, source=f"service {role}")
+    else:
+        raise StackError(
+            f"no Redis: {settings.url_env} is not set in the env files and the compose model has no redis service",
+            hint="put REDIS_URL in your .env, or set redis.service",
+        )
+    if target.host not in services:
+        return target
+    service = target.host
+    address = project.compose().host_address(service, target.port, published_only=True)
+    if address is not None:
+        return replace(target, host=address[0], port=address[1], service=service)
+    if service not in project.compose().running_services():
+        raise StackError(f"service {service} is not running", hint=f"inv up -s {service}")
+    return replace(target, service=service, in_service=True)
+
+
+def connect(target: RedisTarget, mask: Callable[[str], str] = lambda text: text) -> redis.Redis:
+    """A client on the target (hiredis parses replies when installed); checked with PING."""
+    import redis
+
+    client = redis.Redis(
+        host=target.host,
+        port=target.port,
+        db=target.db,
+        username=target.username,
+        password=target.password,
+        ssl=target.tls,
+        socket_connect_timeout=5,
+        socket_timeout=60,
+    )
+    try:
+        client.ping()
+    except redis.RedisError as error:
+        reason = str(error)
+        if target.password:
+            reason = reason.replace(target.password, "***")
+        raise StackError(
+            f"cannot reach Redis at {target.display()} (from {target.source}): {mask(reason)}",
+            hint="is it running? inv up" if target.service else f"check {target.source}",
+        ) from None
+    return client

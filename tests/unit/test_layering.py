@@ -1,0 +1,106 @@
+"""The package's shape, as rules a change cannot quietly break."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parents[2] / "stacktasks"
+TASK_LAYER = PACKAGE / "tasks"
+MAX_MODULE_LINES = 400
+MAX_FUNCTION_LINES = 60
+
+
+def core_modules() -> list[Path]:
+    return [path for path in PACKAGE.rglob("*.py") if TASK_LAYER not in path.parents]
+
+
+def imported_modules(path: Path) -> set[str]:
+    """Absolute names of every module ``path`` imports (relative imports resolved)."""
+    package = ".".join(path.relative_to(PACKAGE.parent).with_suffix("").parts[:-1])
+    names = set()
+    tree = ast.parse(path.read_text())
+    typing_only = {  # `if TYPE_CHECKING:` blocks never run
+        id(inner)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING"
+        for inner in ast.walk(node)
+    }
+    for node in ast.walk(tree):
+        if id(node) in typing_only:
+            continue
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                module = f"{base}.{node.module}" if node.module else base
+                names.add(module)
+                names.update(f"{module}.{alias.name}" for alias in node.names)
+            else:
+                names.add(node.module or "")
+    return names
+
+
+def test_no_core_module_imports_invoke() -> None:
+    offenders = [
+        str(p.relative_to(PACKAGE))
+        for p in core_modules()
+        if any(name == "invoke" or name.startswith("invoke.") for name in imported_modules(p))
+    ]
+    assert offenders == []
+
+
+def test_no_core_module_imports_the_task_layer() -> None:
+    allowed = {PACKAGE / "__init__.py"}  # collection() hands over to stacktasks.tasks, at call time
+    offenders = [
+        str(p.relative_to(PACKAGE))
+        for p in core_modules()
+        if p not in allowed
+        and any(name == "stacktasks.tasks" or name.startswith("stacktasks.tasks.") for name in imported_modules(p))
+    ]
+    assert offenders == []
+
+
+def test_no_module_is_over_400_lines() -> None:
+    long = {
+        str(p.relative_to(PACKAGE)): n
+        for p in PACKAGE.rglob("*.py")
+        if (n := len(p.read_text().splitlines())) > MAX_MODULE_LINES
+    }
+    assert long == {}
+
+
+def test_no_function_is_over_60_lines() -> None:
+    long = {}
+    for path in PACKAGE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                length = (node.end_lineno or node.lineno) - node.lineno + 1
+                if length > MAX_FUNCTION_LINES:
+                    long[f"{path.relative_to(PACKAGE)}:{node.name}"] = length
+    assert long == {}
+
+
+#: A compose subcommand with its usual first flag, not preceded by "docker" (docker run is not compose).
+COMPOSE_VERBS = re.compile(
+    r'(?<!"docker", )"(exec|run|port|ps|up|down|logs|build|config)",\s*"(-T|--rm|-q|-d|--services)"'
+)
+
+
+def test_compose_argv_is_built_only_in_compose_py() -> None:
+    offenders = []
+    for path in PACKAGE.rglob("*.py"):
+        if path.name == "compose.py":
+            continue
+        text = path.read_text()
+        if COMPOSE_VERBS.search(text) or '"exec", "-T"' in text or "compose_base" in text:
+            offenders.append(str(path.relative_to(PACKAGE)))
+    assert offenders == []
+
+
+def test_a_newcomer_finds_restore_by_file_name() -> None:
+    assert (PACKAGE / "db" / "restore.py").is_file()
+    assert (PACKAGE / "db" / "backup.py").is_file()
+    assert (PACKAGE / "db" / "undo.py").is_file()
