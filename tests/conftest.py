@@ -13,3 +13,14 @@ from tests.recording import RecordingRunner
 def recorder(tmp_path: Path) -> RecordingRunner:
     """A runner that records every command and answers from a script (see tests/recording.py)."""
     return RecordingRunner(env={}, cwd=tmp_path)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The declared markers, by tier: `-m "not engine"` runs everything that needs no container engine."""
+    for item in items:
+        path = Path(str(item.fspath))
+        if "e2e" in path.parts:
+            item.add_marker(pytest.mark.engine)
+            item.add_marker(pytest.mark.compose)
+        elif path.name in ("test_compose_cli.py", "test_seeds.py"):
+            item.add_marker(pytest.mark.compose)

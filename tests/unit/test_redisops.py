@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from stacktasks.compose import Compose, ComposeVersion
@@ -9,6 +11,8 @@ from stacktasks.errors import StackError
 from stacktasks.redisops import parse_redis_url, pattern_bytes, show_key
 from stacktasks.runner import Runner
 from stacktasks.settings import Settings
+from tests.recording import RecordingRunner
+from tests.unit.flows import project_on
 
 
 def test_a_redis_url_gives_host_port_database_and_password() -> None:
@@ -57,3 +61,24 @@ def test_a_secret_reaches_exec_by_name_only() -> None:
 def test_compose_v1_refuses_rather_than_put_a_secret_in_argv() -> None:
     with pytest.raises(StackError, match="cannot pass a secret"):
         _compose("1.29.2").exec_args("redis", ["redis-cli"], pass_env=["REDISCLI_AUTH"])
+
+
+def test_flushing_a_protected_stage_without_yes_runs_nothing(tmp_path: Path, recorder: RecordingRunner) -> None:
+    from stacktasks.redisops import flush_ratelimits
+
+    recorder.answer("ps", "--services", stdout="redis\n")  # running, no published port: work inside it
+    project = project_on(tmp_path, recorder, pyproject='[tool.stacktasks]\nstage = "prod"\n')
+    with pytest.raises(StackError, match="refusing to delete keys matching ratelimit:\\*"):
+        flush_ratelimits(project, [])
+    assert recorder.changed() == []
+
+
+def test_flushdb_inside_the_service_passes_the_password_by_name(tmp_path: Path, recorder: RecordingRunner) -> None:
+    from stacktasks.redisops import flush_logical_database
+
+    (tmp_path / ".env").write_text("REDIS_URL=redis://:Very-Secret-9@redis:6379/2\n")
+    recorder.answer("ps", "--services", stdout="redis\n")
+    flush_logical_database(project_on(tmp_path, recorder, yes=True))
+    assert recorder.changed() == [
+        ["docker", "compose", "exec", "-T", "-e", "REDISCLI_AUTH", "redis", "redis-cli", "-n", "2", "FLUSHDB", "ASYNC"]
+    ]
