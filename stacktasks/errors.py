@@ -159,3 +159,26 @@ def describe_argv(argv: Sequence[str]) -> str:
     import shlex
 
     return shlex.join(argv)
+
+
+class interrupts_deferred:
+    """Signals that arrive inside the block are acted on when it ends: a step that must finish (a
+    swap's transaction, a rollback) finishes, then stacktasks stops with the signal's exit code."""
+
+    def __enter__(self) -> None:
+        import threading
+
+        self.caught: list[int] = []
+        self.previous: dict[int, object] = {}
+        if threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+                self.previous[signum] = signal.signal(signum, self._remember)
+
+    def _remember(self, signum: int, _frame: object) -> None:
+        self.caught.append(signum)
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        for signum, handler in self.previous.items():
+            signal.signal(signum, handler)  # type: ignore[arg-type]
+        if self.caught and kind is None:
+            raise Interrupted(self.caught[0])

@@ -5,7 +5,6 @@ Identifiers are always quoted by psycopg (``statement``), never by hand.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -115,21 +114,6 @@ def aside_name(dbname: str, suffix: str) -> str:
     return head + suffix
 
 
-def rename_database(conn: psycopg.Connection[Any], old: str, new: str, *, attempts: int = 20) -> None:
-    """Rename, ending sessions that reconnect in between (an app retries its pool at once)."""
-    import psycopg
-
-    for attempt in range(attempts):
-        end_sessions(conn, old)
-        try:
-            conn.execute(statement("alter database {} rename to {}", old, new))
-            return
-        except psycopg.errors.ObjectInUse:
-            if attempt == attempts - 1:
-                raise StackError(f"database {old} is still in use; could not rename it") from None
-            time.sleep(0.1)
-
-
 def allow_connections(conn: psycopg.Connection[Any], dbname: str, allowed: bool) -> None:
     value = "true" if allowed else "false"
     conn.execute(statement("alter database {} allow_connections " + value, dbname))
@@ -160,3 +144,9 @@ def create_database_like(conn: psycopg.Connection[Any], name: str, model: str | 
 def database_owner(conn: psycopg.Connection[Any], database: str) -> str | None:
     row = conn.execute("select pg_get_userbyid(datdba) from pg_database where datname = %s", [database]).fetchone()
     return str(row[0]) if row else None
+
+
+def admin_database(target: DbTarget, maintenance_db: str) -> str:
+    """Where the admin connection goes: never the database being replaced (a stack without
+    POSTGRES_DB keeps its data in ``postgres``, the usual maintenance database)."""
+    return maintenance_db if maintenance_db != target.dbname else "template1"

@@ -116,6 +116,7 @@ def dump_database(
         )
         return None
     started = time.monotonic()
+    recover_before_backup(project, target)
     conn = connect(target, autocommit=False)
     try:
         snapshot = export_snapshot(conn)
@@ -131,6 +132,27 @@ def dump_database(
     if reason is not None:
         pruned = dumpfiles.prune_automatic(directory, target.dbname, project.settings.db.keep_automatic)
     return BackupResult(final, written.size, len(counts), time.monotonic() - started, pruned)
+
+
+def recover_before_backup(project: Project, target: DbTarget) -> None:
+    """An interrupted restore may have left the database closed: put it right first (see swap.py).
+
+    Where the role cannot do that, or a restore is running now, the backup goes on as it is.
+    """
+    from .admin import admin_database
+    from .swap import hold_lock, recover
+
+    try:
+        admin = connect(target, admin_database(target, project.settings.db.maintenance_db))
+    except StackError:
+        return
+    try:
+        hold_lock(admin, target.dbname)
+        recover(admin, target.dbname, project.runner.note)
+    except StackError:
+        pass
+    finally:
+        admin.close()
 
 
 def export_snapshot(conn: psycopg.Connection[Any]) -> Snapshot:
@@ -156,11 +178,18 @@ def _stream_dump(
 ) -> tuple[dumpfiles.Written, dict[str, int]]:
     """pg_dump into the ``.partial`` while the rows are counted; the partial is gone on any failure."""
     client = choose_client(project, target, snapshot.server_major)
-    argv = client.argv("pg_dump", [*format_args(project, fmt), f"--snapshot={snapshot.name}"])
+    watched = client.where == "service"  # pg_dump ends with the task: see tools.WATCHDOG
+    argv = client.argv("pg_dump", [*format_args(project, fmt), f"--snapshot={snapshot.name}"], watched=watched)
     dumpfiles.ensure_private_directory(final.parent)
     partial = dumpfiles.partial_path(final)
     counter = RowCounter(conn)
-    child = project.runner.start(argv, extra_env=client.env(), stdout=subprocess.PIPE, what="pg_dump")
+    child = project.runner.start(
+        argv,
+        extra_env=client.env(),
+        stdout=subprocess.PIPE,
+        what="pg_dump",
+        stdin=subprocess.PIPE if watched else subprocess.DEVNULL,
+    )
     counter.start()
     meter = dumpfiles.Progress(
         f"backup {target.dbname}",
@@ -173,6 +202,8 @@ def _stream_dump(
             fd = dumpfiles.create_private(partial)
             written = dumpfiles.stream_to_file(child.stdout, fd, meter)
             child.wait()
+            if watched:
+                child.stdin.close()
         return written, counter.result()
     except BaseException:
         meter.finish()

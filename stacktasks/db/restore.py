@@ -11,15 +11,15 @@ import subprocess
 import sys
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from ..errors import StackError
+from ..errors import StackError, interrupts_deferred
 from ..safety import has_terminal
 from . import dumpfiles
 from .admin import (
-    allow_connections,
+    admin_database,
     aside_name,
     can_create_databases,
     connect,
@@ -27,23 +27,30 @@ from .admin import (
     database_exists,
     database_owner,
     drop_database,
-    end_sessions,
-    rename_database,
     server_major,
     statement,
     verify_counts,
 )
 from .backup import backup_directory
 from .dumpfiles import DumpFormat
+from .dumpinfo import DumpOrigin, dump_origin
+from .plaindump import PlainDumpChecker, precheck_plain_dump
+from .swap import close_database, hold_lock, recover, reopen_database, swap
 from .target import DbTarget, resolve_target
-from .tools import PgClient, choose_client, file_in_service
+from .tools import PgClient, choose_client, file_in_service, remove_leftovers
 
 if TYPE_CHECKING:
     import psycopg
 
     from ..project import Project
+    from ..runner import Child
 
-PSQL_ARGS = ["-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction", "-o", "/dev/null"]
+#: psql applies a dump in one transaction that only stacktasks can commit: BEGIN goes first, and
+#: COMMIT only after the whole dump was checked and fed (and its producer, if any, exited 0). Cut
+#: off before that, psql's session ends and the server rolls everything back.
+PSQL_ARGS = ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-o", "/dev/null"]
+BEGIN = b"BEGIN;\n"
+COMMIT = b"COMMIT;\n"
 
 
 @dataclass
@@ -52,6 +59,7 @@ class RestorePlan:
     format: DumpFormat
     manifest: dict[str, Any] | None
     jobs: int
+    origin: DumpOrigin = field(default_factory=DumpOrigin)
 
 
 @dataclass
@@ -62,6 +70,8 @@ class RestoreResult:
     safety_dump: Path | None
     verified_tables: int
     ended_sessions: int
+    origin: DumpOrigin = field(default_factory=DumpOrigin)
+    recovered: list[str] | None = None
 
 
 def latest_backup(project: Project, database: str | None = None) -> Path:
@@ -88,6 +98,8 @@ def check_dump_file(path: Path) -> tuple[DumpFormat, dict[str, Any] | None]:
             f"{path} connects to or creates databases itself (made with pg_dump --create or pg_dumpall)",
             hint="dump without --create (inv db.backup does), then restore that",
         )
+    if fmt.kind == "plain":
+        precheck_plain_dump(path, fmt.gzipped)
     return fmt, manifest
 
 
@@ -119,22 +131,21 @@ def restore_database(project: Project, path: Path, *, jobs: int | None = None) -
     target = resolve_target(project)
     target.refuse_transaction_pooler("restore")
     fmt, manifest = check_dump_file(path)
-    plan = RestorePlan(path, fmt, manifest, jobs or default_jobs(project))
+    plan = RestorePlan(path, fmt, manifest, jobs or default_jobs(project), dump_origin(path, fmt, manifest))
     if project.dry:
         show_dry_plan(project, target, choose_client(project, target, None), plan)
         return None
     started = time.monotonic()
-    admin = connect(target, project.settings.db.maintenance_db)
+    admin = connect(target, admin_database(target, project.settings.db.maintenance_db))
     try:
-        major = server_major(admin)
-        client = choose_client(project, target, major)
-        warn_newer_dump(project, plan, major)
-        swap = can_create_databases(admin)
-        what = f"replace {target.describe()} with {path.name}"
-        if not swap:
-            what += " (in place: this role may not create databases; a safety dump is taken first)"
-        project.confirm(what)
-        if swap:
+        hold_lock(admin, target.dbname)
+        recovered = recover(admin, target.dbname, project.runner.note)
+        client = choose_client(project, target, server_major(admin))
+        remove_leftovers(project, client)
+        warn_newer_dump(project, plan, server_major(admin))
+        by_swap = can_create_databases(admin)
+        project.confirm(confirmation(target, plan, by_swap))
+        if by_swap:
             result = restore_by_swap(project, admin, client, target, plan)
         else:
             from .restore_in_place import restore_in_place
@@ -142,8 +153,18 @@ def restore_database(project: Project, path: Path, *, jobs: int | None = None) -
             result = restore_in_place(project, admin, client, target, plan)
     finally:
         admin.close()
-    result.seconds = time.monotonic() - started
+    result.seconds, result.origin, result.recovered = time.monotonic() - started, plan.origin, recovered
     return result
+
+
+def confirmation(target: DbTarget, plan: RestorePlan, by_swap: bool) -> str:
+    """What is replaced, by what: the dump's own database, server and time, said plainly."""
+    what = f"replace {target.describe()} with {plan.path.name} ({plan.origin.describe()})"
+    if plan.origin.database and plan.origin.database != target.dbname:
+        what += f"; note: this is a dump of another database, {plan.origin.database}"
+    if not by_swap:
+        what += " (in place: this role may not create databases; a safety dump is taken first)"
+    return what
 
 
 def show_dry_plan(project: Project, target: DbTarget, client: PgClient, plan: RestorePlan) -> None:
@@ -182,38 +203,67 @@ def restore_args(jobs: int) -> list[str]:
 def restore_by_swap(
     project: Project, admin: psycopg.Connection[Any], client: PgClient, target: DbTarget, plan: RestorePlan
 ) -> RestoreResult:
-    runner = project.runner
+    """Into ``<db>__restoring``, verified, then swapped in by one transaction (see swap.py)."""
     database = target.dbname
-    scratch = aside_name(database, "__restoring")
-    undo = aside_name(database, "__undo")
+    scratch, undo = aside_name(database, "__restoring"), aside_name(database, "__undo")
     exists = database_exists(admin, database)
-    drop_database(admin, scratch)  # left by an interrupted restore
-    runner.note(f"create database {scratch}")
-    create_database_like(admin, scratch, database if exists else None)
-    owner = database_owner(admin, database) if exists else None
     try:
-        if owner:
-            admin.execute(statement("alter database {} owner to {}", scratch, owner))
-        load_dump(project, client, plan, scratch)
-        verified = verify_restored(target, scratch, plan)
+        verified = load_scratch(project, admin, client, target, plan, model=database if exists else None)
     except BaseException:
-        runner.note(f"restore failed: dropping {scratch}; {database} is untouched")
-        drop_database(admin, scratch)
+        roll_back(project, admin, database, scratch, reopen=False)
         raise
-    ended = 0
-    if exists:
-        drop_database(admin, undo)
-        runner.note(f"end the sessions on {database}, rename it to {undo}, rename {scratch} to {database}")
-        allow_connections(admin, database, False)
+    with interrupts_deferred():  # from here the swap completes or rolls back; then a signal stops us
         try:
-            ended = end_sessions(admin, database)
-            rename_database(admin, database, undo)
-        finally:
-            allow_connections(admin, undo if database_exists(admin, undo) else database, True)
-    else:
-        runner.note(f"rename {scratch} to {database}")
-    rename_database(admin, scratch, database)
+            ended = swap_in(project, admin, database, scratch, undo if exists else None)
+        except BaseException:
+            roll_back(project, admin, database, scratch, reopen=exists)
+            raise
+        project.runner.note(f"{database} is now the restored database")
     return RestoreResult(database, 0.0, undo if exists else None, None, verified, ended)
+
+
+def roll_back(project: Project, admin: psycopg.Connection[Any], database: str, scratch: str, *, reopen: bool) -> None:
+    with interrupts_deferred():  # the rollback itself must not be cut short
+        project.runner.note(f"restore stopped: dropping {scratch}; {database} is untouched")
+        if reopen and database_exists(admin, database):
+            reopen_database(admin, database)
+        drop_database(admin, scratch)
+
+
+def load_scratch(
+    project: Project,
+    admin: psycopg.Connection[Any],
+    client: PgClient,
+    target: DbTarget,
+    plan: RestorePlan,
+    *,
+    model: str | None,
+) -> int:
+    """A fresh ``<db>__restoring`` like ``model`` (encoding, owner), the dump loaded and verified."""
+    scratch = aside_name(target.dbname, "__restoring")
+    project.runner.note(f"create database {scratch}")
+    create_database_like(admin, scratch, model)
+    owner = database_owner(admin, model) if model else None
+    if owner:
+        admin.execute(statement("alter database {} owner to {}", scratch, owner))
+    load_dump(project, client, plan, scratch)
+    return verify_restored(target, scratch, plan)
+
+
+def swap_in(project: Project, admin: psycopg.Connection[Any], database: str, scratch: str, undo: str | None) -> int:
+    """``database`` closed, then ``database`` -> ``undo`` and ``scratch`` -> ``database`` at once."""
+    if undo is None:
+        project.runner.note(f"rename {scratch} to {database}")
+        swap(admin, [(scratch, database)])
+        return 0
+    drop_database(admin, undo)
+    project.runner.note(
+        f"close {database} to new sessions, end its sessions, then in one transaction "
+        f"rename it to {undo} and {scratch} to {database}"
+    )
+    ended = close_database(admin, database)
+    swap(admin, [(database, undo), (scratch, database)], reopen=[undo])
+    return ended
 
 
 def load_dump(project: Project, client: PgClient, plan: RestorePlan, dbname: str) -> None:
@@ -227,8 +277,8 @@ def load_dump(project: Project, client: PgClient, plan: RestorePlan, dbname: str
         pipe_into(project, client, "pg_restore", ["--no-owner", "--no-acl", "--exit-on-error"], dbname, plan)
     elif client.where == "service":
         assert client.compose is not None and client.target.service
-        with file_in_service(runner, client.compose, client.target.service, plan.path) as inside:
-            run_tool(project, client, "pg_restore", [*restore_args(plan.jobs), inside], dbname)
+        with file_in_service(runner, client.compose, client.target.service, plan.path, client.target.dbname) as inside:
+            run_tool(project, client, "pg_restore", [*restore_args(plan.jobs), inside], dbname, remove=inside)
     elif client.where == "container":
         mounts = {str(plan.path.resolve()): "/stacktasks/dump"}
         run_tool(project, client, "pg_restore", [*restore_args(plan.jobs), "/stacktasks/dump"], dbname, mounts)
@@ -243,9 +293,17 @@ def run_tool(
     args: list[str],
     dbname: str,
     mounts: Mapping[str, str] | None = None,
+    remove: str = "",
 ) -> None:
-    argv = client.argv(tool, args, dbname=dbname, mounts=mounts)
-    project.runner.start(argv, extra_env=client.env(dbname), what=tool).wait()
+    """A tool that reads no stdin; in the service it is watched, so it ends when the task does."""
+    watched = client.where == "service"
+    argv = client.argv(tool, args, dbname=dbname, mounts=mounts, watched=watched, remove=remove)
+    child = project.runner.start(
+        argv, extra_env=client.env(dbname), stdin=subprocess.PIPE if watched else subprocess.DEVNULL, what=tool
+    )
+    child.wait()
+    if watched:
+        child.stdin.close()
 
 
 def pipe_into(
@@ -258,34 +316,68 @@ def pipe_into(
     *,
     prologue: bytes = b"",
 ) -> None:
-    """Feed the dump to ``tool``'s stdin from Python (gunzipping on the way), in constant memory."""
+    """Feed the dump to ``tool``'s stdin from Python (gunzipping on the way), in constant memory;
+    a plain dump goes to psql checked line by line, inside a transaction only we commit."""
     argv = client.argv(tool, args, dbname=dbname, stdin=True)
     child = project.runner.start(argv, extra_env=client.env(dbname), stdin=subprocess.PIPE, what=tool)
     total = plan.path.stat().st_size if not plan.format.gzipped else 0
     meter = dumpfiles.Progress(f"restore {plan.path.name}", enabled=has_terminal(sys.stderr), total=total)
     with child:
         try:
-            feed(child.stdin, plan, prologue=prologue, meter=meter)
+            with dumpfiles.open_dump_stream(plan.path, plan.format) as source:
+                if plan.format.kind == "plain":
+                    feed_checked(child.stdin, source, plan.path.name, prologue=prologue, meter=meter)
+                else:
+                    feed(child.stdin, source, meter=meter)
         finally:
             meter.finish()
         child.wait()
 
 
-def feed(pipe: IO[bytes], plan: RestorePlan, *, prologue: bytes = b"", meter: dumpfiles.Progress | None = None) -> None:
-    """Write the dump (gunzipped) to a tool's stdin in constant memory, then close it."""
+def feed(pipe: IO[bytes], source: IO[bytes], *, meter: dumpfiles.Progress | None = None) -> None:
+    """Write a stream to a tool's stdin in constant memory, then close it."""
     try:
-        if prologue:
-            pipe.write(prologue)
-        with dumpfiles.open_dump_stream(plan.path, plan.format) as source:
-            done = 0
-            while chunk := source.read(dumpfiles.CHUNK):
-                pipe.write(chunk)
-                done += len(chunk)
-                if meter:
-                    meter.update(done)
+        done = 0
+        while chunk := source.read(dumpfiles.CHUNK):
+            pipe.write(chunk)
+            done += len(chunk)
+            if meter:
+                meter.update(done)
         pipe.close()
     except BrokenPipeError:
         pass  # the tool stopped reading: its exit code and message say why
+
+
+def feed_checked(
+    pipe: IO[bytes],
+    source: IO[bytes],
+    name: str,
+    *,
+    prologue: bytes = b"",
+    meter: dumpfiles.Progress | None = None,
+    producer: Child | None = None,
+) -> None:
+    """BEGIN, the SQL as the checker lets it through, and COMMIT only once all of it was good.
+
+    A refusal (or the producer's failure) raises before COMMIT is written: psql is then stopped
+    with the transaction open, and the server rolls it back.
+    """
+    checker = PlainDumpChecker(name)
+    try:
+        pipe.write(BEGIN + prologue)
+        done = 0
+        while chunk := source.read(dumpfiles.CHUNK):
+            pipe.write(checker.feed(chunk))
+            done += len(chunk)
+            if meter:
+                meter.update(done)
+        pipe.write(checker.finish())
+        if producer is not None:
+            producer.wait()
+        pipe.write(COMMIT)
+        pipe.close()
+    except BrokenPipeError:
+        pass  # psql stopped reading (an error in the SQL): its exit code and message say why
 
 
 def verify_restored(target: DbTarget, dbname: str, plan: RestorePlan) -> int:

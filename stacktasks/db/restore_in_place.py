@@ -1,17 +1,21 @@
 """db.restore for a role that may not create databases: a safety dump, then the restore in place.
 
-The dump's SQL (``pg_restore --clean`` for custom dumps) runs in one psql transaction, so a
-failure leaves the database as it was; the safety dump is what ``db.undo`` restores.
+The dump's SQL (``pg_restore --clean`` for custom dumps) runs in one psql transaction that only
+stacktasks commits, after every line was checked and the producer exited 0: a failure, a cut dump
+or a signal leaves the database as it was. The safety dump is what ``db.undo`` restores.
 """
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
+import threading
 from typing import TYPE_CHECKING, Any
 
+from . import dumpfiles
 from .admin import connect, end_sessions, statement
 from .backup import dump_database
-from .restore import PSQL_ARGS, RestorePlan, RestoreResult, feed, pipe_into, verify_restored
+from .restore import PSQL_ARGS, RestorePlan, RestoreResult, feed, feed_checked, pipe_into, verify_restored
 from .target import DbTarget
 from .tools import PgClient
 
@@ -19,6 +23,7 @@ if TYPE_CHECKING:
     import psycopg
 
     from ..project import Project
+    from ..runner import Child
 
 
 def restore_in_place(
@@ -53,34 +58,39 @@ def schema_reset_sql(target: DbTarget) -> bytes:
 
 
 def restore_custom_in_place(project: Project, client: PgClient, plan: RestorePlan, dbname: str) -> None:
-    """pg_restore --clean writes SQL to a pipe; psql applies it in one transaction."""
+    """pg_restore --clean writes the dump as SQL; it is checked like a plain dump on its way to psql,
+    which commits only when pg_restore exited 0 and every line passed (see ``feed_checked``)."""
     args = ["--clean", "--if-exists", "--no-owner", "--no-acl", "-f", "-"]
-    mounts = None
+    fed = False
     if client.where == "container":
         mounts = {str(plan.path.resolve()): "/stacktasks/dump"}
-        producer = client.argv("pg_restore", [*args, "/stacktasks/dump"], mounts=mounts, database=False)
-        fed = False
+        producer_argv = client.argv("pg_restore", [*args, "/stacktasks/dump"], mounts=mounts, database=False)
     elif client.where == "host" and not plan.format.gzipped:
-        producer = client.argv("pg_restore", [*args, str(plan.path)], database=False)
-        fed = False
+        producer_argv = client.argv("pg_restore", [*args, str(plan.path)], database=False)
     else:  # pg_restore -f - reads the dump from its stdin
-        producer = client.argv("pg_restore", args, stdin=True, database=False)
+        producer_argv = client.argv("pg_restore", args, stdin=True, database=False)
         fed = True
-    consumer = client.argv("psql", PSQL_ARGS, dbname=dbname, stdin=True)
-    source, sink = project.runner.pipe(
-        producer,
-        consumer,
-        producer_env=client.env(),
-        consumer_env=client.env(dbname),
-        producer_stdin=subprocess.PIPE if fed else subprocess.DEVNULL,
-        what=("pg_restore", "psql"),
+    runner = project.runner
+    producer = runner.start(
+        producer_argv,
+        extra_env=client.env(),
+        stdin=subprocess.PIPE if fed else subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        what="pg_restore",
     )
-    with project.runner.stopping(source, sink):
+    consumer = runner.start(
+        client.argv("psql", PSQL_ARGS, dbname=dbname, stdin=True),
+        extra_env=client.env(dbname),
+        stdin=subprocess.PIPE,
+        what="psql",
+    )
+    with runner.stopping(producer, consumer):
         if fed:
-            feed(source.stdin, plan)
-        produced = source.wait(check=False)
-        consumed = sink.wait(check=False)
-    if produced != 0:
-        raise source.failure(produced)
-    if consumed != 0:
-        raise sink.failure(consumed)
+            threading.Thread(target=_feed_file, args=(producer, plan), daemon=True).start()
+        feed_checked(consumer.stdin, producer.stdout, plan.path.name, producer=producer)
+        consumer.wait()
+
+
+def _feed_file(producer: Child, plan: RestorePlan) -> None:
+    with contextlib.suppress(OSError), dumpfiles.open_dump_stream(plan.path, plan.format) as source:
+        feed(producer.stdin, source)

@@ -23,6 +23,24 @@ if TYPE_CHECKING:
     from ..runner import Runner
 
 
+#: Runs a tool inside the service so that it cannot outlive stacktasks: the tool gets /dev/null as
+#: its stdin, while a watcher reads ours (a pipe stacktasks holds open); when that pipe closes (the
+#: task ended, or was killed, even by SIGKILL) the tool is ended. ``$1`` names a file to remove
+#: when the tool is done, whichever way (the dump copy a restore streamed in).
+WATCHDOG = """
+remove=$1; shift
+"$@" </dev/null &
+tool=$!
+( cat >/dev/null; kill -TERM "$tool" 2>/dev/null ) &
+watcher=$!
+wait "$tool"; code=$?
+kill "$watcher" 2>/dev/null
+[ -n "$remove" ] && rm -f "$remove"
+exit "$code"
+"""
+LEFTOVER_PREFIX = "/tmp/stacktasks-restore-"  # noqa: S108 - inside the db container
+
+
 @dataclass
 class PgClient:
     """Builds argv and environment for the client tools, wherever they must run."""
@@ -49,12 +67,18 @@ class PgClient:
         mounts: Mapping[str, str] | None = None,
         database: bool = True,
         interactive: bool = False,
+        watched: bool = False,
+        remove: str = "",
     ) -> list[str]:
-        """``database=False`` for a tool that connects to none (`pg_restore -f -` writing SQL)."""
+        """``database=False`` for a tool that connects to none (`pg_restore -f -` writing SQL);
+        ``watched`` (in the service) for a tool that must end with the task: see ``WATCHDOG``, and
+        keep the child's stdin open until it exits."""
         db_flag = ["-d", dbname or self.target.dbname] if database else []
         if self.where == "service":
             assert self.compose is not None and self.target.service
             command = [tool, "-U", self.target.user, *db_flag, *args]
+            if watched:
+                command = ["sh", "-c", WATCHDOG, "stacktasks-watchdog", remove, *command]
             # The password by name: compose reads its value from our environment (PGPASSWORD).
             secret = ["PGPASSWORD"] if self.target.password else []
             return self.compose.exec_argv(self.target.service, command, pass_env=secret, interactive=interactive)
@@ -114,18 +138,23 @@ def choose_client(project: Project, target: DbTarget, server: int | None) -> PgC
     return PgClient(target, "container", image=image)
 
 
+def leftover_prefix(database: str) -> str:
+    return LEFTOVER_PREFIX + re.sub(r"[^A-Za-z0-9_.-]", "_", database) + "-"
+
+
 @contextlib.contextmanager
-def file_in_service(runner: Runner, compose: Compose, service: str, path: Path) -> Iterator[str]:
+def file_in_service(runner: Runner, compose: Compose, service: str, path: Path, database: str) -> Iterator[str]:
     """Put a dump into the db container (pg_restore -j needs a seekable file); removed after.
 
     Streamed in through `exec -T … cat` rather than `docker cp`, so the file belongs to the
     service's own user (images that run as non-root can read it) and stays private (umask 077).
+    The restore's watchdog removes it too, should stacktasks be killed (see ``WATCHDOG``).
     """
     import secrets
 
     if not compose.container_ids([service]):
         raise StackError(f"service {service} is not running", hint=f"inv up -s {service}")
-    inside = f"/tmp/stacktasks-restore-{secrets.token_hex(4)}{''.join(path.suffixes[-1:])}"  # noqa: S108 - in the container
+    inside = f"{leftover_prefix(database)}{secrets.token_hex(4)}{''.join(path.suffixes[-1:])}"
     write = compose.exec_argv(service, ["sh", "-c", 'umask 077 && cat > "$1"', "sh", inside])
     remove = compose.exec_argv(service, ["rm", "-f", inside])
     try:
@@ -134,6 +163,19 @@ def file_in_service(runner: Runner, compose: Compose, service: str, path: Path) 
         yield inside
     finally:
         runner.run(remove, check=False)
+
+
+def remove_leftovers(project: Project, client: PgClient) -> None:
+    """Dump copies an interrupted restore of this database left in the service (held lock: none is ours now)."""
+    if client.where != "service" or client.compose is None or not client.target.service:
+        return
+    pattern = leftover_prefix(client.target.dbname) + "*"
+    script = 'n=0; for f in $1; do [ -e "$f" ] && rm -f "$f" && n=$((n+1)); done; echo "$n"'
+    argv = client.compose.exec_argv(client.target.service, ["sh", "-c", script, "sh", pattern])
+    result = project.runner.capture(argv, check=False)
+    removed = result.stdout.strip()
+    if result.returncode == 0 and removed.isdigit() and int(removed):
+        project.runner.note(f"removed {removed} dump copies an interrupted restore left in {client.target.service}")
 
 
 def open_psql(project: Project, args: str) -> None:

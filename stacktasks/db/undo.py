@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from ..errors import StackError
+from ..errors import StackError, interrupts_deferred
 from . import dumpfiles
-from .admin import allow_connections, aside_name, connect, database_exists, drop_database, rename_database
+from .admin import admin_database, aside_name, connect, database_exists
 from .backup import backup_directory
 from .restore import restore_database
+from .swap import close_database, hold_lock, recover, reopen_database, swap
 from .target import resolve_target
 
 if TYPE_CHECKING:
+    import psycopg
+
     from ..project import Project
 
 
@@ -22,26 +25,37 @@ def undo_restore(project: Project) -> str | None:
     undo = aside_name(database, "__undo")
     if project.dry:
         project.runner.note(
-            f"end the sessions on {database}; swap it with {undo} "
+            f"end the sessions on {database}; swap it with {undo} in one transaction "
             "(or restore the latest safety dump where there is no such database)"
         )
         return None
-    admin = connect(target, project.settings.db.maintenance_db)
+    admin = connect(target, admin_database(target, project.settings.db.maintenance_db))
     try:
+        hold_lock(admin, database)
+        recover(admin, database, project.runner.note)
         if database_exists(admin, undo):
             project.confirm(f"put back {undo} as {database} (the current {database} becomes {undo})")
-            swap = aside_name(database, "__swap")
-            drop_database(admin, swap)
-            allow_connections(admin, database, False)
-            try:
-                rename_database(admin, database, swap)
-            finally:
-                allow_connections(admin, swap if database_exists(admin, swap) else database, True)
-            rename_database(admin, undo, database)
-            rename_database(admin, swap, undo)
+            swap_back(project, admin, database, undo)
             return f"{undo} is {database} again; what was {database} is now {undo}"
     finally:
         admin.close()
+    return restore_safety_dump(project, database, undo)
+
+
+def swap_back(project: Project, admin: psycopg.Connection[Any], database: str, undo: str) -> None:
+    """Three renames in one transaction: ``database`` and ``undo`` trade names, or nothing happens."""
+    aside = aside_name(database, "__swap")
+    with interrupts_deferred():  # the swap completes or rolls back; then a signal stops us
+        try:
+            close_database(admin, database)
+            swap(admin, [(database, aside), (undo, database), (aside, undo)], reopen=[undo])
+        except BaseException:
+            if database_exists(admin, database):
+                reopen_database(admin, database)
+            raise
+
+
+def restore_safety_dump(project: Project, database: str, undo: str) -> str:
     safety = [
         b
         for b in dumpfiles.list_backups(backup_directory(project))

@@ -1,0 +1,295 @@
+"""A plain SQL dump is data: checked line by line before psql sees a byte of it.
+
+psql runs backslash meta-commands wherever they appear outside quotes (``\\! cmd`` runs a shell,
+``\\c db`` leaves the scratch database). A dump made by pg_dump has none but its own
+``\\restrict KEY`` at the top and ``\\unrestrict KEY`` after its footer; anything else is refused. So are
+statements that reach beyond the one database (roles, other databases, the server's config,
+``COPY … PROGRAM``) or end the transaction the restore runs in, a file that does not start with
+pg_dump's header, and one that stops before pg_dump's footer (a cut dump).
+
+The scanner follows psql's own lexing: quoted strings (``'…'``, ``E'…'``, ``"…"``, ``$tag$…$tag$``),
+comments (``--``, nested ``/* */``) and the data lines of ``COPY … FROM stdin``, where a backslash
+is data. Data lines are skipped with a byte search, so a large dump costs little.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import StackError
+
+HEADER = b"-- PostgreSQL database dump"
+FOOTER = b"-- PostgreSQL database dump complete"
+HEADER_WINDOW = 16
+
+#: Statements that reach beyond the database being restored, or end the restore's transaction.
+FORBIDDEN = re.compile(
+    r"^(?:(?:CREATE|ALTER|DROP)\s+(?:DATABASE|ROLE|USER|GROUP|TABLESPACE|SUBSCRIPTION)\b"
+    r"|ALTER\s+SYSTEM\b|LOAD\b|CHECKPOINT\b|VACUUM\s+FULL\b"
+    r"|COMMIT\b|ROLLBACK\b|ABORT\b|END\b|BEGIN\b|START\s+TRANSACTION\b|PREPARE\s+TRANSACTION\b"
+    r"|SET\s+(?:SESSION\s+)?STANDARD_CONFORMING_STRINGS\s*(?:=|TO)\s*'?(?:OFF|FALSE)\b"
+    r"|COPY\b.*\bPROGRAM\b"
+    r"|.*\bSET_CONFIG\s*\(\s*'STANDARD_CONFORMING_STRINGS')",
+    re.IGNORECASE | re.DOTALL,
+)
+COPY_FROM_STDIN = re.compile(r"^COPY\b.*\bFROM\s+STDIN\b", re.IGNORECASE | re.DOTALL)
+#: Where something that is not plain SQL text may start, in the normal state.
+SPECIAL = re.compile(rb"--|/\*|(?<![\w$])[Ee]'|'|\"|(?<![\w$])\$(?:[A-Za-z_][A-Za-z_0-9]*)?\$|\\|;")
+STATEMENT_HEAD = 400
+
+
+class RefusedDump(StackError):
+    """A plain dump that is not pg_dump's data: refused before anything changes."""
+
+
+@dataclass
+class PlainDumpChecker:
+    """Feed the dump's bytes in any chunks; get back the bytes that were checked and may go on."""
+
+    name: str
+    line: int = 0
+    pending: bytes = b""
+    in_copy: bool = False
+    quote: bytes | None = None  # the closing delimiter of an open string, identifier or dollar quote
+    comment_depth: int = 0
+    statement: str = ""
+    statements: int = 0
+    seen_header: bool = False
+    seen_footer: bool = False
+    restrict_key: str | None = None
+    unrestricted: bool = False
+    meta_commands: list[str] = field(default_factory=list)
+
+    def feed(self, chunk: bytes) -> bytes:
+        buffer = self.pending + chunk
+        position = 0
+        while position < len(buffer):
+            if self.in_copy:
+                end = self._copy_end(buffer, position)
+                if end < 0:
+                    last = buffer.rfind(b"\n", position)
+                    if last >= 0:
+                        self.line += buffer.count(b"\n", position, last + 1)
+                        position = last + 1
+                    break
+                self.line += buffer.count(b"\n", position, end)
+                position = end
+                self.in_copy = False
+                continue
+            newline = buffer.find(b"\n", position)
+            if newline < 0:
+                break
+            self.line += 1
+            self._scan_line(buffer[position : newline + 1])
+            position = newline + 1
+        self.pending = buffer[position:]
+        return buffer[:position]
+
+    def finish(self) -> bytes:
+        """The rest; raises when the dump stops before pg_dump's footer or leaves something open."""
+        rest = self.pending
+        if rest:
+            self.pending = b""
+            self.line += 1
+            if self.in_copy:
+                if rest.rstrip(b"\r") == b"\\.":
+                    self.in_copy = False
+            else:
+                self._scan_line(rest + b"\n")
+        if self.in_copy or self.quote or self.comment_depth or self.statement.strip():
+            self._refuse("it stops in the middle of a statement or its data: the dump was cut short")
+        if not self.seen_footer:
+            self._refuse("it has no pg_dump footer (-- PostgreSQL database dump complete): the dump was cut short")
+        if self.restrict_key is not None and not self.unrestricted:
+            self._refuse("it ends without pg_dump's closing \\unrestrict: the dump was cut short")
+        return rest
+
+    # -- one line of SQL text ---------------------------------------------------------------------
+
+    def _copy_end(self, buffer: bytes, position: int) -> int:
+        """Where the line after COPY's ``\\.`` terminator starts, or -1 when not in ``buffer``."""
+        search = position
+        while True:
+            found = buffer.find(b"\\.", search)
+            if found < 0:
+                return -1
+            at_line_start = found == position or buffer[found - 1 : found] == b"\n"
+            after = buffer[found + 2 : found + 4]
+            if at_line_start and (after.startswith(b"\n") or after == b"\r\n"):
+                return buffer.index(b"\n", found) + 1
+            if at_line_start and len(buffer) - found < 4 and not after.strip(b"\r"):
+                return -1  # the terminator may be cut at the chunk's end: wait for more
+            search = found + 1
+
+    def _scan_line(self, line: bytes) -> None:
+        if not self.seen_header:
+            self._expect_header(line)
+        if line.startswith(FOOTER) and not self.quote and not self.comment_depth:
+            self.seen_footer = True
+        position = 0
+        while position < len(line):
+            if self.comment_depth:
+                position = self._in_comment(line, position)
+            elif self.quote is not None:
+                position = self._in_quote(line, position)
+            else:
+                position = self._in_sql(line, position)
+
+    def _expect_header(self, line: bytes) -> None:
+        if line.startswith(HEADER):
+            self.seen_header = True
+        elif self.line >= HEADER_WINDOW or (line.strip() and line.strip() != b"--"):
+            self._refuse("it is not pg_dump output (no '-- PostgreSQL database dump' header)")
+
+    def _in_sql(self, line: bytes, position: int) -> int:
+        match = SPECIAL.search(line, position)
+        end = match.start() if match else len(line)
+        self._add_text(line[position:end])
+        if match is None:
+            return len(line)
+        token = match.group()
+        if token == b"--":
+            return len(line)
+        if token == b"/*":
+            self.comment_depth = 1
+        elif token in (b"'", b"E'", b"e'"):
+            self.quote = b"E'" if token != b"'" else b"'"
+            self._add_text(b"'")
+        elif token == b'"':
+            self.quote = b'"'
+            self._add_text(b'"')
+        elif token.startswith(b"$"):
+            self.quote = token
+            self._add_text(b"$")
+        elif token == b"\\":
+            return self._meta_command(line, match.start())
+        elif token == b";":
+            self._end_statement()
+        return match.end()
+
+    def _in_quote(self, line: bytes, position: int) -> int:
+        quote = self.quote
+        assert quote is not None
+        start = position
+        if quote.startswith(b"$"):
+            found = line.find(quote, position)
+            if found < 0:
+                return len(line)
+            self.quote = None
+            return found + len(quote)
+        closing = b'"' if quote == b'"' else b"'"
+        while True:
+            found = line.find(closing, position)
+            if found < 0:
+                self._add_text(line[start:])
+                return len(line)
+            if quote == b"E'" and _escaped(line, start, found):
+                position = found + 1
+                continue
+            if line[found + 1 : found + 2] == closing:  # a doubled quote is the quote itself
+                position = found + 2
+                continue
+            self.quote = None
+            self._add_text(line[start : found + 1])
+            return found + 1
+
+    def _in_comment(self, line: bytes, position: int) -> int:
+        while position < len(line):
+            opened, closed = line.find(b"/*", position), line.find(b"*/", position)
+            if closed < 0 and opened < 0:
+                return len(line)
+            if opened >= 0 and (closed < 0 or opened < closed):
+                self.comment_depth += 1
+                position = opened + 2
+            else:
+                self.comment_depth -= 1
+                position = closed + 2
+                if not self.comment_depth:
+                    return position
+        return position
+
+    def _meta_command(self, line: bytes, start: int) -> int:
+        text = line[start:].decode("utf-8", "replace").strip()
+        words = text.split()
+        command = words[0] if words else "\\"
+        if command == "\\restrict" and len(words) == 2 and self.statements == 0 and self.restrict_key is None:
+            self.restrict_key = words[1]
+        elif command == "\\unrestrict" and len(words) == 2 and self.seen_footer and not self.unrestricted:
+            # Any key: pg_restore's script closes with a key of its own. Nothing but comments may follow.
+            self.unrestricted = True
+        elif command in ("\\connect", "\\c"):
+            self._refuse(f"it connects to another database ({text[:60]}): made with pg_dump --create or pg_dumpall")
+        else:
+            self._refuse(f"it contains the psql meta-command {command} (a dump is data; pg_dump writes none)")
+        self.meta_commands.append(command)
+        return len(line)
+
+    def _add_text(self, text: bytes | str) -> None:
+        if len(self.statement) < STATEMENT_HEAD:
+            piece = text.decode("utf-8", "replace") if isinstance(text, bytes) else text
+            self.statement += piece
+
+    def _end_statement(self) -> None:
+        text = " ".join(self.statement.split())
+        self.statement = ""
+        if not text:
+            return
+        if self.seen_footer:
+            self._refuse("it has SQL after pg_dump's footer")
+        self.statements += 1
+        if FORBIDDEN.match(text):
+            self._refuse(f"its statement '{text[:60]}' reaches beyond the restored database")
+        if COPY_FROM_STDIN.match(text):
+            self.in_copy = True
+
+    def _refuse(self, reason: str) -> None:
+        raise RefusedDump(
+            f"{self.name} is refused: {reason} (line {self.line})",
+            hint="restore a dump made by pg_dump (inv db.backup makes one); nothing was changed",
+        )
+
+
+def _escaped(line: bytes, start: int, quote_at: int) -> bool:
+    """In an E'…' string: whether the quote at ``quote_at`` follows an odd run of backslashes."""
+    run = 0
+    index = quote_at - 1
+    while index >= start and line[index : index + 1] == b"\\":
+        run += 1
+        index -= 1
+    return run % 2 == 1
+
+
+def check_plain_dump(stream_chunks: list[bytes], name: str = "the dump") -> PlainDumpChecker:
+    """Check a whole dump given as chunks (tests, and files small enough to check up front)."""
+    checker = PlainDumpChecker(name)
+    for chunk in stream_chunks:
+        checker.feed(chunk)
+    checker.finish()
+    return checker
+
+
+def precheck_plain_dump(path: Path, gzipped: bool) -> None:
+    """pg_dump's header, and (uncompressed) its footer, read before anything is created: the full
+    check runs while the dump streams to psql, before psql sees each line."""
+    import gzip
+
+    checker = PlainDumpChecker(path.name)
+    opener = gzip.open if gzipped else open
+    with opener(path, "rb") as handle:
+        head = handle.read(4096)
+    for line in head.splitlines(keepends=True)[:HEADER_WINDOW]:
+        if checker.seen_header:
+            break
+        checker.line += 1
+        checker._expect_header(line)
+    if not checker.seen_header:
+        checker._refuse("it is not pg_dump output (no '-- PostgreSQL database dump' header)")
+    if not gzipped:
+        with path.open("rb") as handle:
+            handle.seek(max(0, path.stat().st_size - 4096))
+            tail = handle.read()
+        if FOOTER not in tail:
+            checker.line = 0
+            checker._refuse("it has no pg_dump footer (-- PostgreSQL database dump complete): the dump was cut short")
