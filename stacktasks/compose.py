@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, cast
 
-from .errors import StackError
+from .errors import USAGE, StackError
 from .runner import Runner
 from .settings import Settings
 
+COMPOSE_FILE_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml")
 CANDIDATES: tuple[tuple[str, ...], ...] = (("docker", "compose"), ("docker-compose",))
 
 
@@ -172,7 +175,33 @@ class Compose:
         return [*self.base(), *args]
 
     def run(self, *args: str, check: bool = True) -> int:
-        return self.runner.run(self.argv(*args), check=check)
+        try:
+            return self.runner.run(self.argv(*args), check=check)
+        except StackError:
+            self.raise_yaml_problem()
+            raise
+
+    def compose_file_paths(self) -> list[Path]:
+        """The compose files this project reads: the configured ones, else compose's default name."""
+        directory = self.settings.directory
+        if self.files:
+            return [directory / name for name in self.files]
+        return [directory / name for name in COMPOSE_FILE_NAMES if (directory / name).is_file()][:1]
+
+    def raise_yaml_problem(self) -> None:
+        """Compose reports a YAML mistake with no file name and often the wrong line: name both."""
+        import yaml
+
+        for path in self.compose_file_paths():
+            try:
+                yaml.safe_load(path.read_text(encoding="utf-8"))
+            except yaml.MarkedYAMLError as error:
+                mark = error.problem_mark or error.context_mark
+                where = f"{path.name}:{mark.line + 1}:{mark.column + 1}" if mark else path.name
+                problem = error.problem or error.context or "not valid YAML"
+                raise StackError(f"{where}: {problem}", hint=f"fix {path}", code=USAGE) from None
+            except (OSError, UnicodeDecodeError, yaml.YAMLError):
+                continue
 
     # -- reading the stack ------------------------------------------------------------------
 
@@ -182,20 +211,33 @@ class Compose:
             if self.version.is_v1:
                 import yaml
 
-                result = self.runner.capture(self.argv("config"))
+                result = self.runner.capture(self.argv("config"), check=False)
+                self._check_config(result)
                 data = cast(dict[str, Any], yaml.safe_load(result.stdout) or {})
             else:
                 # Every profile: build-only services (the frontend) are roles too.
-                result = self.runner.capture([*self.base(), "--profile", "*", "config", "--format", "json"])
+                result = self.runner.capture(
+                    [*self.base(), "--profile", "*", "config", "--format", "json"], check=False
+                )
+                self._check_config(result)
                 data = json.loads(result.stdout)
             self._model = ComposeModel.from_config(data)
         return self._model
 
+    def _check_config(self, result: subprocess.CompletedProcess[str]) -> None:
+        if result.returncode != 0:
+            self.raise_yaml_problem()
+            raise self.runner.failure(result.args, result.returncode, result.stderr)
+
     def validate(self) -> str | None:
-        """None when the compose files are valid, else compose's complaint."""
+        """None when the compose files are valid, else compose's complaint (with file and line)."""
         result = self.runner.capture(self.argv("config", "--quiet"), check=False)
         if result.returncode == 0:
             return None
+        try:
+            self.raise_yaml_problem()
+        except StackError as error:
+            return error.message
         return self.runner.mask(result.stderr.strip() or f"exit {result.returncode}")
 
     def running_services(self) -> set[str]:

@@ -100,6 +100,10 @@ def check_env_files(project: Project) -> list[Check]:
 
 
 def check_roles(project: Project) -> list[Check]:
+    try:
+        project.roles  # noqa: B018 - reads the compose model, which may be broken
+    except StackError as error:
+        return [Check("roles", "roles", False, f"not read: {error.message}", error.hint or "")]
     checks = []
     for name in ROLE_NAMES:
         role = project.roles.get(name)
@@ -223,13 +227,16 @@ def run_checks(project: Project) -> list[Check]:
 def settings_table(project: Project) -> list[tuple[str, str, str]]:
     """(key, value, where it came from) for every setting, secrets masked."""
     rows = []
-    roles = {f"{name}.service": project.roles.get(name) for name in ROLE_NAMES}
+    try:
+        roles = {f"{name}.service": project.roles.get(name) for name in ROLE_NAMES}
+    except StackError:
+        roles = {}
     for key, spec in schema().items():
         value = project.settings.get(key)
         source = project.settings.sources.get(key, "")
         if key in roles:  # a detected role is shown with what detection saw
             value, source = roles[key].service, roles[key].reason
-        elif key == "project_name" and value is None and project.has_compose_files():
+        elif key == "project_name" and value is None and roles:
             value, source = project.compose().label(), "compose model: project name"
         if spec.argv:
             shown = " ".join(value) if value else "(auto)" if key == "compose_command" else "(none)"

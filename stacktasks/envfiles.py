@@ -21,8 +21,12 @@ SECRET_KEY = re.compile(
     r"PASS(WORD|WD)?|SECRET|TOKEN|PRIVATE|CREDENTIAL|API_?KEY|_KEY$|^KEY$|AUTH|DSN|SALT|COOKIE",
     re.IGNORECASE,
 )
-#: The password part of a URL: scheme://user:PASSWORD@host
-URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s]*:)(?P<password>[^@\s]+)(?=@)", re.I)
+#: The password part of a URL: scheme://user:PASSWORD@host, parsed as clients parse it (urllib,
+#: libpq, redis-py): the user ends at the first ':', the password at the LAST '@' before the host,
+#: so a password with an unencoded '@' is hidden whole.
+URL_PASSWORD = re.compile(
+    r"(?P<head>[a-z][a-z0-9+.-]*://[^:/\s?#]*:)(?P<password>[^/\s?#]*)(?=@[^@/\s?#]*(?:[/?#\s]|$))", re.I
+)
 #: KEY=VALUE where KEY looks secret, as in `-e POSTGRES_PASSWORD=...` or `PGPASSWORD=...`.
 SECRET_ASSIGNMENT = re.compile(r"(?P<key>\b[A-Za-z_][A-Za-z0-9_]*)=(?P<value>[^\s'\"]+)")
 MASK = "***"

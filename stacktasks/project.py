@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from .envfiles import LoadedEnv
     from .runner import Runner
 
-COMPOSE_FILE_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml")
+from .compose import COMPOSE_FILE_NAMES
 
 
 class Project:

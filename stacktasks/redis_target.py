@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from .project import Project
 
 DEFAULT_PORT = 6379
+CONNECT_TIMEOUT = 5
+REPLY_TIMEOUT = 10
 
 
 @dataclass(frozen=True)
@@ -107,7 +109,11 @@ def resolve_redis(project: Project) -> RedisTarget:
 def connect(target: RedisTarget, mask: Callable[[str], str] = lambda text: text) -> redis.Redis:
     """A client on the target (hiredis parses replies when installed); checked with PING."""
     import redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
 
+    # Bounded: no step of ours takes the server long, and redis-py's own retries would multiply a
+    # TLS handshake that never completes (rediss:// against a plain server) into minutes of silence.
     client = redis.Redis(
         host=target.host,
         port=target.port,
@@ -115,8 +121,9 @@ def connect(target: RedisTarget, mask: Callable[[str], str] = lambda text: text)
         username=target.username,
         password=target.password,
         ssl=target.tls,
-        socket_connect_timeout=5,
-        socket_timeout=60,
+        socket_connect_timeout=CONNECT_TIMEOUT,
+        socket_timeout=REPLY_TIMEOUT,
+        retry=Retry(NoBackoff(), 0),
     )
     try:
         client.ping()
@@ -124,8 +131,10 @@ def connect(target: RedisTarget, mask: Callable[[str], str] = lambda text: text)
         reason = str(error)
         if target.password:
             reason = reason.replace(target.password, "***")
+        hint = "is it running? inv up" if target.service else f"check {target.source}"
+        if target.tls and isinstance(error, redis.TimeoutError | redis.ConnectionError):
+            hint = f"rediss:// needs a server that speaks TLS; if this one does not, use redis:// in {target.source}"
         raise StackError(
-            f"cannot reach Redis at {target.display()} (from {target.source}): {mask(reason)}",
-            hint="is it running? inv up" if target.service else f"check {target.source}",
+            f"cannot reach Redis at {target.display()} (from {target.source}): {mask(reason)}", hint=hint
         ) from None
     return client

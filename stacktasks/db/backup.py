@@ -71,21 +71,29 @@ def git_commit(root: Path) -> str | None:
 
 
 def backup_path(project: Project, target: DbTarget, name: str | None, fmt: str, reason: str | None) -> Path:
-    """Where the dump goes: ``--name`` as given (it must be new), else a fresh default name."""
-    directory = backup_directory(project)
-    suffix = dumpfiles.SUFFIX[fmt]
-    if name:
-        final = directory / (dumpfiles.check_name(name) + suffix)
-        if final.exists():
-            raise StackError(f"{final} already exists", hint="choose another --name", code=USAGE)
-        return final
-    stem = default_backup_name(project, target, reason)
-    final = directory / (stem + suffix)
-    serial = 1
-    while final.exists() or dumpfiles.partial_path(final).exists():  # two backups in one second
-        serial += 1
-        final = directory / f"{stem}-{serial}{suffix}"
-    return final
+    """The first name a backup would try: ``--name`` as given, else the default name."""
+    stem = dumpfiles.check_name(name) if name else default_backup_name(project, target, reason)
+    return backup_directory(project) / (stem + dumpfiles.SUFFIX[fmt])
+
+
+def reserve_backup(first: Path, *, named: bool) -> tuple[Path, int]:
+    """Claim a name by creating its ``.partial`` with O_EXCL (never through a link): two backups
+    started in the same second get two names, and a ``.partial`` is only ever another run's to
+    remove. A ``--name`` that is taken is refused; a default name gets the next free number."""
+    stem, suffix = first.name.removesuffix(first.suffix), first.suffix
+    for serial in range(1, 1000):
+        final = first if serial == 1 else first.with_name(f"{stem}-{serial}{suffix}")
+        partial = dumpfiles.partial_path(final)
+        taken = final.exists() or final.is_symlink()
+        if not taken:
+            try:
+                return final, dumpfiles.create_private(partial)
+            except FileExistsError:
+                taken = True
+        if named:
+            what = "an interrupted backup's .partial (or one running now)" if partial.exists() else "a backup"
+            raise StackError(f"{final.name} is taken by {what}", hint="choose another --name", code=USAGE)
+    raise StackError(f"no free name for a backup like {first.name}")
 
 
 def format_args(project: Project, fmt: str) -> list[str]:
@@ -106,13 +114,13 @@ def dump_database(
         raise StackError(f"unknown backup format {fmt!r}; use custom or plain", code=USAGE)
     target = target or resolve_target(project)
     target.refuse_transaction_pooler("backup")
-    final = backup_path(project, target, name, fmt, reason)
+    first = backup_path(project, target, name, fmt, reason)
     if project.runner.dry:
         client = choose_client(project, target, None)
         project.runner.show(client.argv("pg_dump", [*format_args(project, fmt), "--snapshot=<exported>"]))
         project.runner.note(
-            f"stream it to {dumpfiles.partial_path(final)}, fsync, rename to {final}, "
-            f"write {dumpfiles.manifest_path(final).name}"
+            f"stream it to {dumpfiles.partial_path(first)} (created O_EXCL, 0600), fsync, link it to {first}, "
+            f"write {dumpfiles.manifest_path(first).name}"
         )
         return None
     started = time.monotonic()
@@ -120,13 +128,19 @@ def dump_database(
     conn = connect(target, autocommit=False)
     try:
         snapshot = export_snapshot(conn)
-        written, counts = _stream_dump(project, conn, target, snapshot, final, fmt, progress)
+        dumpfiles.ensure_private_directory(first.parent)
+        final, fd = reserve_backup(first, named=bool(name))
+        written, counts = _stream_dump(project, conn, target, snapshot, (final, fd), fmt, progress)
     finally:
         conn.close()
     manifest = _manifest(project, target, snapshot, final, fmt, written, counts, reason)
     directory = final.parent
-    dumpfiles.write_json_atomically(dumpfiles.manifest_path(final), manifest)
-    os.replace(dumpfiles.partial_path(final), final)
+    try:
+        dumpfiles.write_json_atomically(dumpfiles.manifest_path(final), manifest)
+        dumpfiles.link_into_place(dumpfiles.partial_path(final), final)
+    except BaseException:
+        dumpfiles.partial_path(final).unlink(missing_ok=True)  # ours: created by reserve_backup
+        raise
     dumpfiles.fsync_directory(directory)
     pruned = []
     if reason is not None:
@@ -172,35 +186,34 @@ def _stream_dump(
     conn: psycopg.Connection[Any],
     target: DbTarget,
     snapshot: Snapshot,
-    final: Path,
+    reserved: tuple[Path, int],
     fmt: str,
     progress: bool,
 ) -> tuple[dumpfiles.Written, dict[str, int]]:
-    """pg_dump into the ``.partial`` while the rows are counted; the partial is gone on any failure."""
+    """pg_dump into the reserved ``.partial`` while the rows are counted; it is gone on any failure."""
+    final, fd = reserved
+    partial = dumpfiles.partial_path(final)
     client = choose_client(project, target, snapshot.server_major)
     watched = client.where == "service"  # pg_dump ends with the task: see tools.WATCHDOG
     argv = client.argv("pg_dump", [*format_args(project, fmt), f"--snapshot={snapshot.name}"], watched=watched)
-    dumpfiles.ensure_private_directory(final.parent)
-    partial = dumpfiles.partial_path(final)
     counter = RowCounter(conn)
-    child = project.runner.start(
-        argv,
-        extra_env=client.env(),
-        stdout=subprocess.PIPE,
-        what="pg_dump",
-        stdin=subprocess.PIPE if watched else subprocess.DEVNULL,
-    )
-    counter.start()
     meter = dumpfiles.Progress(
         f"backup {target.dbname}",
         enabled=progress,
         total_label=f"database {dumpfiles.human_size(snapshot.database_size)}",
     )
-    fd: int | None = None
     try:
+        child = project.runner.start(
+            argv,
+            extra_env=client.env(),
+            stdout=subprocess.PIPE,
+            what="pg_dump",
+            stdin=subprocess.PIPE if watched else subprocess.DEVNULL,
+        )
+        counter.start()
         with child:
-            fd = dumpfiles.create_private(partial)
             written = dumpfiles.stream_to_file(child.stdout, fd, meter)
+            fd = -1  # closed by stream_to_file
             child.wait()
             if watched:
                 child.stdin.close()
@@ -208,8 +221,9 @@ def _stream_dump(
     except BaseException:
         meter.finish()
         counter.abandon()
-        if fd is not None:  # ours: a .partial is only ever removed by the process that made it
-            partial.unlink(missing_ok=True)
+        if fd >= 0:
+            os.close(fd)
+        partial.unlink(missing_ok=True)  # ours: reserve_backup created it
         raise
 
 

@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import re
+import stat
 import sys
 import time
 from collections.abc import Iterator
@@ -25,7 +26,7 @@ from ..errors import StackError
 CHUNK = 1 << 20
 SUFFIX = {"custom": ".dump", "plain": ".sql"}
 PARTIAL = ".partial"
-NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")  # whole names only: fullmatch, never $
 
 
 def manifest_path(dump: Path) -> Path:
@@ -37,7 +38,7 @@ def partial_path(path: Path) -> Path:
 
 
 def check_name(name: str) -> str:
-    if not NAME_PATTERN.match(name) or len(name) > 200:
+    if not NAME_PATTERN.fullmatch(name) or len(name) > 200:
         raise StackError(
             f"backup name {name!r} is not allowed",
             hint="use letters, digits, dots, dashes and underscores",
@@ -47,7 +48,29 @@ def check_name(name: str) -> str:
 
 
 def ensure_private_directory(directory: Path) -> None:
-    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    """The backups folder: created 0700; an existing one must be ours, and is made 0700.
+
+    A folder another user owns, or a file in its place, is refused: dumps hold the whole database,
+    and a folder others can write to lets them plant links where our files will be written.
+    """
+    with contextlib.suppress(FileExistsError):
+        directory.mkdir(parents=True, mode=0o700)
+    info = directory.stat()
+    if not stat.S_ISDIR(info.st_mode):
+        raise StackError(f"{directory} is not a folder", hint="move it away, or set db.backup_dir to a folder")
+    if info.st_uid != os.geteuid():
+        raise StackError(
+            f"{directory} belongs to another user (uid {info.st_uid}): refusing to write dumps there",
+            hint="set db.backup_dir to a folder of your own",
+        )
+    if stat.S_IMODE(info.st_mode) & 0o077:
+        directory.chmod(0o700)
+
+
+def link_into_place(source: Path, destination: Path) -> None:
+    """Give a finished file its final name, never replacing a file that is there (unlike rename)."""
+    os.link(source, destination, follow_symlinks=False)
+    source.unlink()
 
 
 def fsync_directory(directory: Path) -> None:
@@ -153,14 +176,21 @@ def file_digest(path: Path) -> str:
 
 
 def write_json_atomically(path: Path, data: dict[str, Any]) -> None:
-    partial = partial_path(path)
-    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(data, handle, indent=2, sort_keys=True)
-        handle.write("\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(partial, path)
+    """A new JSON file, written whole under a private temporary name, then linked into place."""
+    import secrets
+
+    partial = path.with_name(f".{path.name}.{secrets.token_hex(4)}{PARTIAL}")
+    fd = create_private(partial)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(data, handle, indent=2, sort_keys=True)
+            handle.write("\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        link_into_place(partial, path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
 
 
 def read_manifest(dump: Path) -> dict[str, Any] | None:
@@ -171,7 +201,30 @@ def read_manifest(dump: Path) -> dict[str, Any] | None:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
         raise StackError(f"{path}: unreadable manifest ({error})") from None
-    return data if isinstance(data, dict) else None
+    if not isinstance(data, dict):
+        raise StackError(f"{path}: malformed manifest (not a JSON object)")
+    for key, kinds, meaning in MANIFEST_FIELDS:
+        value = data.get(key)
+        if value is not None and (not isinstance(value, kinds) or isinstance(value, bool) is not (kinds is bool)):
+            raise StackError(f"{path}: malformed manifest: '{key}' must be {meaning}, not {value!r}"[:300])
+    tables = data.get("tables") or {}
+    if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in tables.values()):
+        raise StackError(f"{path}: malformed manifest: every table's row count must be a whole number")
+    return data
+
+
+#: (key, type, what it must be) of the manifest fields stacktasks reads.
+MANIFEST_FIELDS: tuple[tuple[str, Any, str], ...] = (
+    ("size", int, "a whole number"),
+    ("sha256", str, "a hex digest"),
+    ("server_major", int, "a whole number"),
+    ("database", str, "a name"),
+    ("server_version", str, "a version"),
+    ("created_at", str, "a time"),
+    ("reason", str, "a word"),
+    ("automatic", bool, "true or false"),
+    ("tables", dict, "a table of row counts"),
+)
 
 
 # -- formats ----------------------------------------------------------------------------------
@@ -290,7 +343,11 @@ def list_backups(directory: Path) -> list[BackupFile]:
     found = []
     for path in directory.iterdir():
         if path.suffix in (".dump", ".sql", ".gz", ".tar") and path.is_file():
-            found.append(BackupFile(path, read_manifest(path)))
+            try:
+                manifest = read_manifest(path)
+            except StackError:  # listed all the same; restoring it says what is wrong
+                manifest = {"reason": "bad manifest"}
+            found.append(BackupFile(path, manifest))
     # The manifest's time has whole seconds; the file's own time orders backups within one.
     return sorted(found, key=lambda backup: (backup.created, backup.path.stat().st_mtime_ns))
 
