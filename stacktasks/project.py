@@ -19,7 +19,8 @@ from .roles import ROLE_NAMES, RoleName, Roles, configured_roles, resolve_roles
 from .settings import Settings
 
 if TYPE_CHECKING:
-    from .compose import Compose, ComposeModel
+    from .compose import Compose
+    from .compose_model import ComposeModel
     from .envfiles import LoadedEnv
     from .runner import Runner
 

@@ -91,8 +91,10 @@ def reserve_backup(first: Path, *, named: bool) -> tuple[Path, int]:
             except FileExistsError:
                 taken = True
         if named:
-            what = "an interrupted backup's .partial (or one running now)" if partial.exists() else "a backup"
-            raise StackError(f"{final.name} is taken by {what}", hint="choose another --name", code=USAGE)
+            what = f"{partial.name} already exists: an interrupted backup, or one running now"
+            if final.exists() or final.is_symlink():
+                what = f"{final.name} already exists"
+            raise StackError(what, hint="choose another --name", code=USAGE)
     raise StackError(f"no free name for a backup like {first.name}")
 
 

@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import StackError, interrupts_deferred
-from ..safety import has_terminal
 from . import dumpfiles
 from .admin import (
     admin_database,
@@ -34,7 +32,8 @@ from .admin import (
 from .backup import backup_directory
 from .dumpfiles import DumpFormat
 from .dumpinfo import DumpOrigin, dump_origin
-from .plaindump import PlainDumpChecker, precheck_plain_dump
+from .feed import PSQL_ARGS, pipe_into
+from .plaindump import precheck_plain_dump
 from .swap import close_database, hold_lock, recover, reopen_database, swap
 from .target import DbTarget, resolve_target
 from .tools import PgClient, choose_client, file_in_service, remove_leftovers
@@ -43,14 +42,6 @@ if TYPE_CHECKING:
     import psycopg
 
     from ..project import Project
-    from ..runner import Child
-
-#: psql applies a dump in one transaction that only stacktasks can commit: BEGIN goes first, and
-#: COMMIT only after the whole dump was checked and fed (and its producer, if any, exited 0). Cut
-#: off before that, psql's session ends and the server rolls everything back.
-PSQL_ARGS = ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-o", "/dev/null"]
-BEGIN = b"BEGIN;\n"
-COMMIT = b"COMMIT;\n"
 
 
 @dataclass
@@ -304,80 +295,6 @@ def run_tool(
     child.wait()
     if watched:
         child.stdin.close()
-
-
-def pipe_into(
-    project: Project,
-    client: PgClient,
-    tool: str,
-    args: list[str],
-    dbname: str,
-    plan: RestorePlan,
-    *,
-    prologue: bytes = b"",
-) -> None:
-    """Feed the dump to ``tool``'s stdin from Python (gunzipping on the way), in constant memory;
-    a plain dump goes to psql checked line by line, inside a transaction only we commit."""
-    argv = client.argv(tool, args, dbname=dbname, stdin=True)
-    child = project.runner.start(argv, extra_env=client.env(dbname), stdin=subprocess.PIPE, what=tool)
-    total = plan.path.stat().st_size if not plan.format.gzipped else 0
-    meter = dumpfiles.Progress(f"restore {plan.path.name}", enabled=has_terminal(sys.stderr), total=total)
-    with child:
-        try:
-            with dumpfiles.open_dump_stream(plan.path, plan.format) as source:
-                if plan.format.kind == "plain":
-                    feed_checked(child.stdin, source, plan.path.name, prologue=prologue, meter=meter)
-                else:
-                    feed(child.stdin, source, meter=meter)
-        finally:
-            meter.finish()
-        child.wait()
-
-
-def feed(pipe: IO[bytes], source: IO[bytes], *, meter: dumpfiles.Progress | None = None) -> None:
-    """Write a stream to a tool's stdin in constant memory, then close it."""
-    try:
-        done = 0
-        while chunk := source.read(dumpfiles.CHUNK):
-            pipe.write(chunk)
-            done += len(chunk)
-            if meter:
-                meter.update(done)
-        pipe.close()
-    except BrokenPipeError:
-        pass  # the tool stopped reading: its exit code and message say why
-
-
-def feed_checked(
-    pipe: IO[bytes],
-    source: IO[bytes],
-    name: str,
-    *,
-    prologue: bytes = b"",
-    meter: dumpfiles.Progress | None = None,
-    producer: Child | None = None,
-) -> None:
-    """BEGIN, the SQL as the checker lets it through, and COMMIT only once all of it was good.
-
-    A refusal (or the producer's failure) raises before COMMIT is written: psql is then stopped
-    with the transaction open, and the server rolls it back.
-    """
-    checker = PlainDumpChecker(name)
-    try:
-        pipe.write(BEGIN + prologue)
-        done = 0
-        while chunk := source.read(dumpfiles.CHUNK):
-            pipe.write(checker.feed(chunk))
-            done += len(chunk)
-            if meter:
-                meter.update(done)
-        pipe.write(checker.finish())
-        if producer is not None:
-            producer.wait()
-        pipe.write(COMMIT)
-        pipe.close()
-    except BrokenPipeError:
-        pass  # psql stopped reading (an error in the SQL): its exit code and message say why
 
 
 def verify_restored(target: DbTarget, dbname: str, plan: RestorePlan) -> int:

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 from . import dumpfiles
 from .admin import connect, end_sessions, statement
 from .backup import dump_database
-from .restore import PSQL_ARGS, RestorePlan, RestoreResult, feed, feed_checked, pipe_into, verify_restored
+from .feed import PSQL_ARGS, feed, feed_checked, pipe_into
+from .restore import RestorePlan, RestoreResult, verify_restored
 from .target import DbTarget
 from .tools import PgClient
 

@@ -1,0 +1,73 @@
+"""What ``docker compose config`` says of the stack: services, images, environment, ports, profiles."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass
+class ComposeModel:
+    """What ``docker compose config`` says of the stack, env interpolated."""
+
+    name: str | None
+    services: dict[str, dict[str, Any]]
+
+    @classmethod
+    def from_config(cls, data: dict[str, Any]) -> ComposeModel:
+        services = data.get("services") or {}
+        return cls(name=data.get("name"), services={k: v or {} for k, v in services.items()})
+
+    def image(self, service: str) -> str | None:
+        image = self.services.get(service, {}).get("image")
+        return image if isinstance(image, str) else None
+
+    def has_build(self, service: str) -> bool:
+        return bool(self.services.get(service, {}).get("build"))
+
+    def environment(self, service: str) -> dict[str, str]:
+        env = self.services.get(service, {}).get("environment") or {}
+        if isinstance(env, list):  # v1 may keep the KEY=VALUE list form
+            return dict(item.split("=", 1) if "=" in item else (item, "") for item in env)
+        return {k: "" if v is None else str(v) for k, v in env.items()}
+
+    def profiles(self, service: str) -> list[str]:
+        return list(self.services.get(service, {}).get("profiles") or [])
+
+    def has_healthcheck(self, service: str) -> bool:
+        check = self.services.get(service, {}).get("healthcheck")
+        return isinstance(check, dict) and bool(check) and not check.get("disable", False)
+
+    def published_ports(self, service: str) -> list[tuple[str, int, int]]:
+        """(host ip, published port, container port) of each published port."""
+        ports = []
+        for port in self.services.get(service, {}).get("ports") or []:
+            if isinstance(port, dict) and port.get("published"):
+                published = str(port["published"]).split("-")[0]
+                if published.isdigit():
+                    ports.append((port.get("host_ip") or "", int(published), int(port["target"])))
+            elif isinstance(port, str):  # v1 short syntax: [ip:]published:target[/proto]
+                parts = port.split("/")[0].split(":")
+                if len(parts) >= 2 and parts[-2].isdigit():
+                    ip = parts[0] if len(parts) == 3 else ""
+                    ports.append((ip, int(parts[-2]), int(parts[-1])))
+        return ports
+
+    def with_dependencies(self, services: Sequence[str]) -> list[str]:
+        """``services`` and everything they depend on, transitively (what `up` starts)."""
+        found: list[str] = []
+        pending = list(services)
+        while pending:
+            service = pending.pop()
+            if service in found:
+                continue
+            found.append(service)
+            depends = self.services.get(service, {}).get("depends_on") or []
+            pending += list(depends)  # a list, or a mapping of name -> condition
+        return found
+
+    def default_services(self, active_profiles: Sequence[str]) -> list[str]:
+        """Services `up` starts: those with no profile or an active one."""
+        active = set(active_profiles)
+        return [s for s in self.services if not self.profiles(s) or active & set(self.profiles(s))]
