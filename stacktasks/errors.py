@@ -165,7 +165,7 @@ class interrupts_deferred:
     """Signals that arrive inside the block are acted on when it ends: a step that must finish (a
     swap's transaction, a rollback) finishes, then stacktasks stops with the signal's exit code."""
 
-    def __enter__(self) -> None:
+    def __enter__(self) -> interrupts_deferred:
         import threading
 
         self.caught: list[int] = []
@@ -173,6 +173,11 @@ class interrupts_deferred:
         if threading.current_thread() is threading.main_thread():
             for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
                 self.previous[signum] = signal.signal(signum, self._remember)
+        return self
+
+    def stop_requested(self) -> int | None:
+        """The signal that came, if one did: a step that would wait longer (a retry) gives up instead."""
+        return self.caught[0] if self.caught else None
 
     def _remember(self, signum: int, _frame: object) -> None:
         self.caught.append(signum)

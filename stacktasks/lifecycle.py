@@ -117,9 +117,11 @@ def backup_before_reset(project: Project) -> BackupResult | None:
         # Just started (or starting): a database without a healthcheck may not accept connections yet.
         target = wait_until_ready(project, resolve_target(project), project.settings.db.wait_timeout)
         return dump_database(project, reason="before reset", target=target, progress=has_terminal(sys.stderr))
-    except StackError as error:
+    except (StackError, OSError) as error:
+        from .errors import failure_of
+
         raise StackError(
-            f"backup before reset failed, so nothing was destroyed: {error.message}",
+            f"backup before reset failed, so nothing was destroyed: {failure_of(error).message}",
             hint="fix the database, or pass --no-backup to destroy it without a backup",
         ) from None
 

@@ -84,7 +84,8 @@ def reserve_backup(first: Path, *, named: bool) -> tuple[Path, int]:
     for serial in range(1, 1000):
         final = first if serial == 1 else first.with_name(f"{stem}-{serial}{suffix}")
         partial = dumpfiles.partial_path(final)
-        taken = final.exists() or final.is_symlink()
+        manifest = dumpfiles.manifest_path(final)
+        taken = any(path.exists() or path.is_symlink() for path in (final, manifest))
         if not taken:
             try:
                 return final, dumpfiles.create_private(partial)
@@ -92,8 +93,9 @@ def reserve_backup(first: Path, *, named: bool) -> tuple[Path, int]:
                 taken = True
         if named:
             what = f"{partial.name} already exists: an interrupted backup, or one running now"
-            if final.exists() or final.is_symlink():
-                what = f"{final.name} already exists"
+            for path in (final, manifest):
+                if path.exists() or path.is_symlink():
+                    what = f"{path.name} already exists"
             raise StackError(what, hint="choose another --name", code=USAGE)
     raise StackError(f"no free name for a backup like {first.name}")
 
@@ -214,8 +216,8 @@ def _stream_dump(
         )
         counter.start()
         with child:
-            written = dumpfiles.stream_to_file(child.stdout, fd, meter)
-            fd = -1  # closed by stream_to_file
+            handed, fd = fd, -1  # stream_to_file closes it, whatever happens
+            written = dumpfiles.stream_to_file(child.stdout, handed, meter)
             child.wait()
             if watched:
                 child.stdin.close()

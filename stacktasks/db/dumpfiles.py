@@ -69,7 +69,10 @@ def ensure_private_directory(directory: Path) -> None:
 
 def link_into_place(source: Path, destination: Path) -> None:
     """Give a finished file its final name, never replacing a file that is there (unlike rename)."""
-    os.link(source, destination, follow_symlinks=False)
+    try:
+        os.link(source, destination, follow_symlinks=False)
+    except FileExistsError:
+        raise StackError(f"{destination} appeared while the backup ran: left as it is") from None
     source.unlink()
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import subprocess
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -203,9 +203,9 @@ def restore_by_swap(
     except BaseException:
         roll_back(project, admin, database, scratch, reopen=False)
         raise
-    with interrupts_deferred():  # from here the swap completes or rolls back; then a signal stops us
+    with interrupts_deferred() as deferred:  # from here the swap completes or rolls back; then a signal stops us
         try:
-            ended = swap_in(project, admin, database, scratch, undo if exists else None)
+            ended = swap_in(project, admin, database, scratch, undo if exists else None, deferred.stop_requested)
         except BaseException:
             roll_back(project, admin, database, scratch, reopen=exists)
             raise
@@ -241,11 +241,18 @@ def load_scratch(
     return verify_restored(target, scratch, plan)
 
 
-def swap_in(project: Project, admin: psycopg.Connection[Any], database: str, scratch: str, undo: str | None) -> int:
+def swap_in(
+    project: Project,
+    admin: psycopg.Connection[Any],
+    database: str,
+    scratch: str,
+    undo: str | None,
+    stop_requested: Callable[[], int | None],
+) -> int:
     """``database`` closed, then ``database`` -> ``undo`` and ``scratch`` -> ``database`` at once."""
     if undo is None:
         project.runner.note(f"rename {scratch} to {database}")
-        swap(admin, [(scratch, database)])
+        swap(admin, [(scratch, database)], stop_requested=stop_requested)
         return 0
     drop_database(admin, undo)
     project.runner.note(
@@ -253,7 +260,7 @@ def swap_in(project: Project, admin: psycopg.Connection[Any], database: str, scr
         f"rename it to {undo} and {scratch} to {database}"
     )
     ended = close_database(admin, database)
-    swap(admin, [(database, undo), (scratch, database)], reopen=[undo])
+    swap(admin, [(database, undo), (scratch, database)], reopen=[undo], stop_requested=stop_requested)
     return ended
 
 

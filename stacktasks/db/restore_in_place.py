@@ -43,7 +43,8 @@ def restore_in_place(
 
 
 def schema_reset_sql(target: DbTarget) -> bytes:
-    """Drop and recreate the schemas this role owns, in the restore's own transaction."""
+    """Drop the schemas this role owns, in the restore's own transaction; the dump creates them
+    again (all but ``public``, which pg_dump assumes exists, so it is created here)."""
     conn = connect(target)
     try:
         rows = conn.execute(
@@ -54,7 +55,10 @@ def schema_reset_sql(target: DbTarget) -> bytes:
         conn.close()
     from psycopg import sql
 
-    script = sql.SQL("\n").join(statement("DROP SCHEMA {} CASCADE; CREATE SCHEMA {};", row[0], row[0]) for row in rows)
+    statements = [statement("DROP SCHEMA {} CASCADE;", row[0]) for row in rows]
+    if any(row[0] == "public" for row in rows):
+        statements.append(sql.SQL("CREATE SCHEMA public;"))
+    script = sql.SQL("\n").join(statements)
     return (str(script.as_string(None)) + "\n").encode()
 
 

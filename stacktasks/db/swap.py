@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     import psycopg
 
 MARKER = "stacktasks.swapping"
-LOCK_TIMEOUT = "5s"
+LOCK_TIMEOUT = "2s"
 ATTEMPTS = 20
 
 
@@ -53,11 +53,27 @@ def marked_databases(conn: psycopg.Connection[Any], names: Sequence[str]) -> lis
     return [str(row[0]) for row in rows]
 
 
+def closed_databases(conn: psycopg.Connection[Any], names: Sequence[str]) -> list[str]:
+    rows = conn.execute(
+        "select datname from pg_database where datname = any(%s) and not datallowconn", [list(names)]
+    ).fetchall()
+    return [str(row[0]) for row in rows]
+
+
 def close_database(conn: psycopg.Connection[Any], database: str) -> int:
-    """State 2: no new connections (committed with our marker), then every session ended."""
-    with conn.transaction():
+    """State 2: no new connections (committed with our marker), then every session ended.
+
+    Only a superuser may set the marker (a custom setting); for another owner, a closed database
+    beside our scratch or undo database is taken as ours (see ``recover``).
+    """
+    import psycopg
+
+    try:
+        with conn.transaction():
+            conn.execute(statement("alter database {} allow_connections false", database))
+            conn.execute(statement("alter database {} set " + MARKER + " = 'on'", database))
+    except psycopg.errors.InsufficientPrivilege:
         conn.execute(statement("alter database {} allow_connections false", database))
-        conn.execute(statement("alter database {} set " + MARKER + " = 'on'", database))
     ended = 0
     for _ in range(ATTEMPTS):
         ended += end_sessions(conn, database)
@@ -74,7 +90,8 @@ def reopen_database(conn: psycopg.Connection[Any], database: str) -> None:
 
 def _reopen(conn: psycopg.Connection[Any], database: str) -> None:
     conn.execute(statement("alter database {} allow_connections true", database))
-    conn.execute(statement("alter database {} reset " + MARKER, database))
+    if marked_databases(conn, [database]):
+        conn.execute(statement("alter database {} reset " + MARKER, database))
 
 
 def _has_sessions(conn: psycopg.Connection[Any], database: str) -> bool:
@@ -84,9 +101,20 @@ def _has_sessions(conn: psycopg.Connection[Any], database: str) -> bool:
     return bool(row and row[0])
 
 
-def swap(conn: psycopg.Connection[Any], renames: Sequence[tuple[str, str]], reopen: Sequence[str] = ()) -> None:
-    """Every rename, and the re-opening of ``reopen`` (names after the renames), in one transaction."""
+def swap(
+    conn: psycopg.Connection[Any],
+    renames: Sequence[tuple[str, str]],
+    reopen: Sequence[str] = (),
+    stop_requested: Callable[[], int | None] = lambda: None,
+) -> None:
+    """Every rename, and the re-opening of ``reopen`` (names after the renames), in one transaction.
+
+    A rename blocked by another session's lock fails after ``LOCK_TIMEOUT`` and is tried again,
+    unless a signal asked us to stop: then nothing was swapped and ``Interrupted`` says why.
+    """
     import psycopg
+
+    from ..errors import Interrupted
 
     for attempt in range(ATTEMPTS):
         for old, _ in renames:
@@ -100,6 +128,9 @@ def swap(conn: psycopg.Connection[Any], renames: Sequence[tuple[str, str]], reop
                     _reopen(conn, name)
             return
         except (psycopg.errors.ObjectInUse, psycopg.errors.LockNotAvailable):
+            signum = stop_requested()
+            if signum is not None:
+                raise Interrupted(signum) from None
             if attempt == ATTEMPTS - 1:
                 raise StackError(f"{renames[0][0]} is still in use; nothing was swapped") from None
             time.sleep(0.1)
@@ -118,7 +149,10 @@ def recover(conn: psycopg.Connection[Any], database: str, say: Callable[[str], N
                 swap(conn, [(kept, database)])
                 done.append(f"{database} was missing after an interrupted swap: {kept} is {database} again")
                 break
-    for name in marked_databases(conn, [database, undo, aside]):
+    ours = set(marked_databases(conn, [database, undo, aside]))
+    if database_exists(conn, scratch) or database_exists(conn, undo):
+        ours.update(closed_databases(conn, [database]))
+    for name in sorted(ours):
         reopen_database(conn, name)
         done.append(f"{name} was left closed by an interrupted swap: it accepts connections again")
     if database_exists(conn, aside):

@@ -45,10 +45,11 @@ def undo_restore(project: Project) -> str | None:
 def swap_back(project: Project, admin: psycopg.Connection[Any], database: str, undo: str) -> None:
     """Three renames in one transaction: ``database`` and ``undo`` trade names, or nothing happens."""
     aside = aside_name(database, "__swap")
-    with interrupts_deferred():  # the swap completes or rolls back; then a signal stops us
+    with interrupts_deferred() as deferred:  # the swap completes or rolls back; then a signal stops us
         try:
             close_database(admin, database)
-            swap(admin, [(database, aside), (undo, database), (aside, undo)], reopen=[undo])
+            renames = [(database, aside), (undo, database), (aside, undo)]
+            swap(admin, renames, reopen=[undo], stop_requested=deferred.stop_requested)
         except BaseException:
             if database_exists(admin, database):
                 reopen_database(admin, database)

@@ -101,6 +101,8 @@ def restore(project: Project, file: str = "", latest: bool = False, yes: bool = 
     if result is None:
         return
     lines = [f"restored {shown_path(path)} into {result.database} in {result.seconds:.1f}s"]
+    if result.origin.database and result.origin.database != result.database:
+        lines.append(f"note: this is a dump of another database, {result.origin.database} ({result.origin.describe()})")
     if result.verified_tables:
         lines.append(f"row counts of {result.verified_tables} tables match the manifest")
     if result.ended_sessions:

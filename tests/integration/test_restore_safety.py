@@ -1,0 +1,436 @@
+"""Restore and backup that nothing can break, on a real PostgreSQL on this host (URL mode).
+
+Signals are real and sent at real moments: the test polls the server (pg_database) and fires when
+the restore has reached the state under test. After every one, the database exists, accepts
+connections and holds the old or the new data whole, and the next run needs no manual step.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from psycopg import sql
+
+from tests import pg
+from tests.helpers import INV, require, run_inv
+
+ROWS = 1_500_000
+BULK = f"create table bulk as select i, md5(i::text) as note from generate_series(1, {ROWS}) i"
+
+
+@pytest.fixture()
+def database(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """The sample database and a project on it."""
+    require(pg.server_missing())
+    name = pg.new_database_name()
+    pg.create_sample_database(name)
+    project = pg.url_project(tmp_path / "project", pg.url_for(name))
+    yield name, project
+    pg.drop_databases(name)
+
+
+@pytest.fixture()
+def big_database(database: tuple[str, Path]) -> tuple[str, Path]:
+    """The sample with enough rows that loading it takes a second or two: time to send a signal."""
+    pg.execute(database[0], BULK)
+    return database
+
+
+def copying_into(name: str) -> bool:
+    """Whether a COPY into ``name`` is running now (a restore is loading it)."""
+    with pg.admin() as conn:
+        row = conn.execute(
+            "select count(*) from pg_stat_activity where datname = %s and query ilike 'copy%%'", [name]
+        ).fetchone()
+        return bool(row and row[0])
+
+
+def backup(project: Path, *args: str) -> Path:
+    result = run_inv(project, "db.backup", *args)
+    assert result.returncode == 0, result.stderr
+    made = [*(project / "backups").glob("*.dump"), *(project / "backups").glob("*.sql")]
+    return max(made, key=lambda p: p.stat().st_mtime_ns)
+
+
+def start(project: Path, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [INV, *args],
+        cwd=project,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "the state under test was never reached"
+        time.sleep(0.02)
+
+
+def closed(name: str) -> bool:
+    with pg.admin() as conn:
+        row = conn.execute("select not datallowconn from pg_database where datname = %s", [name]).fetchone()
+        return bool(row and row[0])
+
+
+def assert_whole(name: str, expected: dict[str, object]) -> None:
+    """The database is there, takes connections, and is exactly one known state."""
+    assert name in pg.databases()
+    assert pg.fingerprint(name) == expected
+
+
+SIGNALS = [signal.SIGINT, signal.SIGTERM, signal.SIGKILL]
+
+
+@pytest.mark.parametrize("signum", SIGNALS, ids=[s.name for s in SIGNALS])
+def test_a_signal_while_loading_leaves_the_old_database_and_the_next_restore_works(
+    big_database: tuple[str, Path], signum: signal.Signals
+) -> None:
+    name, project = big_database
+    dump = backup(project)
+    pg.execute(name, "delete from bulk where i > 10")
+    old = pg.fingerprint(name)
+    restore = start(project, "db.restore", "--yes", "--file", str(dump))
+    wait_until(lambda: copying_into(f"{name}__restoring"))
+    restore.send_signal(signum)
+    _, stderr = restore.communicate(timeout=60)
+    assert restore.returncode == (-9 if signum == signal.SIGKILL else 128 + signum), stderr
+    assert_whole(name, old)
+    if signum != signal.SIGKILL:
+        assert f"{name}__restoring" not in pg.databases()  # rolled back by the interrupted run itself
+        assert "Traceback" not in stderr and stderr.strip().splitlines()[-1].startswith("stacktasks: interrupted")
+    again = run_inv(project, "db.restore", "--yes", "--file", str(dump))
+    assert again.returncode == 0, again.stderr
+    assert pg.scalar(name, "select count(*) from bulk") == ROWS
+
+
+@pytest.mark.parametrize("signum", SIGNALS, ids=[s.name for s in SIGNALS])
+def test_a_signal_while_the_database_is_closed_for_the_swap_reopens_it(
+    database: tuple[str, Path], signum: signal.Signals
+) -> None:
+    name, project = database
+    pg.execute(name, "create table bulk as select i from generate_series(1, 1000) i")
+    dump = backup(project)
+    pg.execute(name, "delete from bulk where i > 10")
+    old = pg.fingerprint(name)
+    with pg.admin() as holder:  # another session's lock on the database: the swap waits on it
+        holder.autocommit = False
+        holder.execute(sql.SQL("comment on database {} is 'held'").format(sql.Identifier(name)))
+        restore = start(project, "db.restore", "--yes", "--file", str(dump))
+        wait_until(lambda: closed(name))
+        restore.send_signal(signum)
+        _, stderr = restore.communicate(timeout=60)
+        holder.rollback()
+    assert restore.returncode == (-9 if signum == signal.SIGKILL else 128 + signum), stderr
+    if signum == signal.SIGKILL:
+        assert closed(name)  # nothing of ours ran after SIGKILL: the next run puts it right
+        repaired = run_inv(project, "db.backup", "--name", "after-kill")
+        assert repaired.returncode == 0, repaired.stderr
+        assert "accepts connections again" in repaired.stderr
+    assert not closed(name)
+    assert_whole(name, old)
+    assert {f"{name}__restoring", f"{name}__undo"}.isdisjoint(pg.databases()) or signum == signal.SIGKILL
+    again = run_inv(project, "db.restore", "--yes", "--file", str(dump))
+    assert again.returncode == 0, again.stderr
+    assert pg.scalar(name, "select count(*) from bulk") == 1000
+
+
+def test_a_signal_during_undo_leaves_one_whole_database_under_each_name(database: tuple[str, Path]) -> None:
+    name, project = database
+    pg.execute(name, "create table bulk as select i from generate_series(1, 1000) i")
+    dump = backup(project)
+    pg.execute(name, "delete from bulk where i > 10")
+    small = pg.fingerprint(name)
+    assert run_inv(project, "db.restore", "--yes", "--file", str(dump)).returncode == 0
+    full = pg.fingerprint(name)
+    with pg.admin() as holder:
+        holder.autocommit = False
+        holder.execute(sql.SQL("comment on database {} is 'held'").format(sql.Identifier(f"{name}__undo")))
+        undo = start(project, "db.undo", "--yes")
+        wait_until(lambda: closed(name))
+        undo.send_signal(signal.SIGKILL)
+        undo.communicate(timeout=60)
+        holder.rollback()
+    again = run_inv(project, "db.undo", "--yes")
+    assert again.returncode == 0, again.stderr
+    assert_whole(name, small)
+    assert pg.fingerprint(f"{name}__undo") == full
+
+
+def test_two_restores_at_once_the_second_is_refused_while_the_first_runs(big_database: tuple[str, Path]) -> None:
+    name, project = big_database
+    dump = backup(project)
+    first = start(project, "db.restore", "--yes", "--file", str(dump))
+    wait_until(lambda: f"{name}__restoring" in pg.databases())
+    second = run_inv(project, "db.restore", "--yes", "--file", str(dump))
+    assert second.returncode == 1
+    assert "another restore or undo of" in second.stderr
+    first.communicate(timeout=120)
+    assert first.returncode == 0
+
+
+def test_in_place_a_cut_custom_dump_rolls_back_every_drop(tmp_path: Path) -> None:
+    """The role may not create databases: pg_restore --clean | psql, where a cut dump used to commit."""
+    require(pg.server_missing())
+    name = pg.new_database_name()
+    with pg.admin() as conn:
+        conn.execute("drop role if exists st_owner")
+        conn.execute("create role st_owner login nocreatedb nosuperuser password 'owner-pw'")
+    try:
+        pg.create_sample_database(name, owner="st_owner", password="owner-pw")
+        project = pg.url_project(tmp_path / "p", pg.url_for(name, user="st_owner", password="owner-pw"))
+        dump = backup(project, "--name", "whole")
+        before = pg.fingerprint(name)
+        data = dump.read_bytes()
+        cut = tmp_path / "cut.dump"
+        cut.write_bytes(data[: int(len(data) * 0.8)])
+        result = run_inv(project, "db.restore", "--yes", "--file", str(cut))
+        assert result.returncode != 0
+        assert pg.fingerprint(name) == before  # every table still full: nothing was committed
+    finally:
+        pg.drop_databases(name)
+        with pg.admin() as conn:
+            conn.execute("drop role if exists st_owner")
+
+
+def test_in_place_sigkill_mid_load_commits_nothing(tmp_path: Path) -> None:
+    require(pg.server_missing())
+    name = pg.new_database_name()
+    with pg.admin() as conn:
+        conn.execute("drop role if exists st_owner2")
+        conn.execute("create role st_owner2 login nocreatedb nosuperuser password 'owner-pw'")
+    try:
+        pg.create_sample_database(name, owner="st_owner2", password="owner-pw")
+        pg.execute(name, f"set role st_owner2; {BULK}")  # a plain restore of it takes seconds
+        project = pg.url_project(tmp_path / "p", pg.url_for(name, user="st_owner2", password="owner-pw"))
+        dump = backup(project, "--format", "plain", "--name", "plain")
+        pg.execute(name, "delete from bulk where i > 10")
+        before = pg.fingerprint(name)
+        restore = start(project, "db.restore", "--yes", "--file", str(dump))
+        wait_until(lambda: copying_into(name))
+        restore.send_signal(signal.SIGKILL)
+        restore.communicate(timeout=30)
+        wait_until(lambda: not copying_into(name), timeout=30)
+        assert pg.fingerprint(name) == before
+        again = run_inv(project, "db.restore", "--yes", "--file", str(dump))  # plain, in place, whole
+        assert again.returncode == 0, again.stderr
+        assert pg.scalar(name, "select count(*) from bulk") == ROWS
+    finally:
+        pg.drop_databases(name)
+        with pg.admin() as conn:
+            conn.execute("drop owned by st_owner2")
+            conn.execute("drop role if exists st_owner2")
+
+
+# -- hostile and foreign dumps -----------------------------------------------------------------
+
+
+def plain_dump(project: Path) -> bytes:
+    return backup(project, "--format", "plain", "--name", f"p{time.monotonic_ns()}").read_bytes()
+
+
+def test_a_dump_that_runs_a_shell_command_is_refused_and_runs_nothing(database: tuple[str, Path]) -> None:
+    name, project = database
+    marker = project / "pwned"
+    text = plain_dump(project).replace(
+        b"SET row_security = off;", f"SET row_security = off;\n\\! touch {marker}".encode()
+    )
+    (project / "evil.sql").write_bytes(text)
+    before = pg.fingerprint(name)
+    result = run_inv(project, "db.restore", "--yes", "--file", "evil.sql")
+    assert result.returncode == 1
+    assert "contains the psql meta-command \\!" in result.stderr
+    assert not marker.exists()
+    assert pg.fingerprint(name) == before
+
+
+def test_a_connect_in_the_middle_of_a_line_is_refused_and_the_other_database_untouched(
+    database: tuple[str, Path],
+) -> None:
+    _, project = database
+    other = pg.new_database_name()
+    pg.create_sample_database(other)
+    try:
+        attack = f"SET row_security = off; \\c {other}\nDROP TABLE customers CASCADE;".encode()
+        (project / "switch.sql").write_bytes(plain_dump(project).replace(b"SET row_security = off;", attack))
+        other_before = pg.fingerprint(other)
+        result = run_inv(project, "db.restore", "--yes", "--file", "switch.sql")
+        assert result.returncode == 1
+        assert "connects to another database" in result.stderr
+        assert pg.fingerprint(other) == other_before
+    finally:
+        pg.drop_databases(other)
+
+
+def test_a_plain_dump_cut_in_the_middle_is_refused_before_anything_changes(database: tuple[str, Path]) -> None:
+    name, project = database
+    text = plain_dump(project)
+    (project / "cut.sql").write_bytes(text[: len(text) // 2])
+    pg.execute(name, "update customers set name = 'changed' where id > 5")
+    before = pg.fingerprint(name)
+    result = run_inv(project, "db.restore", "--yes", "--file", "cut.sql")
+    assert result.returncode == 1
+    assert "cut short" in result.stderr
+    assert pg.fingerprint(name) == before
+    assert f"{name}__restoring" not in pg.databases()
+
+
+def test_a_gzipped_plain_dump_cut_in_the_middle_is_refused_and_the_database_kept(database: tuple[str, Path]) -> None:
+    import gzip
+
+    name, project = database
+    text = plain_dump(project)
+    (project / "cut.sql.gz").write_bytes(gzip.compress(text[: len(text) // 2]))
+    before = pg.fingerprint(name)
+    result = run_inv(project, "db.restore", "--yes", "--file", "cut.sql.gz")
+    assert result.returncode == 1
+    assert "cut short" in result.stderr
+    assert pg.fingerprint(name) == before
+    assert f"{name}__restoring" not in pg.databases()
+
+
+def test_a_file_of_plain_sql_that_pg_dump_did_not_write_is_refused(database: tuple[str, Path]) -> None:
+    name, project = database
+    (project / "select.sql").write_text("select 1;\n")
+    before = pg.fingerprint(name)
+    result = run_inv(project, "db.restore", "--yes", "--file", "select.sql")
+    assert result.returncode == 1
+    assert "not pg_dump output" in result.stderr
+    assert pg.fingerprint(name) == before
+
+
+def test_a_dump_of_another_database_is_restored_and_said_plainly(database: tuple[str, Path]) -> None:
+    name, project = database
+    other = pg.new_database_name()
+    pg.create_sample_database(other)
+    try:
+        foreign = project / "colleague.dump"
+        subprocess.run(["pg_dump", "-Fc", "-f", str(foreign), pg.url_for(other)], check=True, capture_output=True)
+        result = run_inv(project, "db.restore", "--yes", "--file", str(foreign))
+        assert result.returncode == 0, result.stderr
+        assert f"note: this is a dump of another database, {other}" in result.stderr + result.stdout
+        assert pg.fingerprint(name) == pg.fingerprint(other)
+    finally:
+        pg.drop_databases(other)
+
+
+# -- backups: races, links, folders, names ------------------------------------------------------
+
+
+def test_two_backups_started_together_both_land_with_distinct_names(database: tuple[str, Path]) -> None:
+    _, project = database
+    runs = [start(project, "db.backup") for _ in range(2)]
+    outputs = [run.communicate(timeout=120) for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], outputs
+    dumps = sorted(p.name for p in (project / "backups").glob("*.dump"))
+    manifests = sorted(p.name for p in (project / "backups").glob("*.dump.json"))
+    assert len(dumps) == 2 and len(set(dumps)) == 2
+    assert manifests == [d + ".json" for d in dumps]
+    assert not list((project / "backups").glob("*.partial"))
+
+
+def test_a_link_planted_where_the_manifest_goes_is_never_written_through(database: tuple[str, Path]) -> None:
+    _, project = database
+    victim = project / "victim.txt"
+    victim.write_text("keep me\n")
+    (project / "backups").mkdir(mode=0o700)
+    (project / "backups" / "planted.dump.json").symlink_to(victim)
+    result = run_inv(project, "db.backup", "--name", "planted")
+    assert result.returncode == 2
+    assert "already exists" in result.stderr
+    assert victim.read_text() == "keep me\n"
+
+
+def test_a_link_planted_as_a_partial_is_never_written_through(database: tuple[str, Path]) -> None:
+    _, project = database
+    victim = project / "victim.txt"
+    victim.write_text("keep me\n")
+    (project / "backups").mkdir(mode=0o700)
+    (project / "backups" / "trap.dump.partial").symlink_to(victim)
+    result = run_inv(project, "db.backup", "--name", "trap")
+    assert result.returncode == 2
+    assert victim.read_text() == "keep me\n"
+    assert (project / "backups" / "trap.dump.partial").is_symlink()  # not ours: left where it was
+
+
+def test_a_world_writable_backups_folder_is_made_private(database: tuple[str, Path]) -> None:
+    _, project = database
+    (project / "backups").mkdir()
+    (project / "backups").chmod(0o777)
+    backup(project)
+    assert (project / "backups").stat().st_mode & 0o777 == 0o700
+
+
+def test_a_backups_folder_of_another_user_is_refused(database: tuple[str, Path]) -> None:
+    _, project = database
+    if os.geteuid() != 0:
+        pytest.skip("making a folder another user's needs root")
+    (project / "backups").mkdir()
+    os.chown(project / "backups", 65534, 65534)
+    result = run_inv(project, "db.backup")
+    assert result.returncode == 1
+    assert result.stderr.startswith("stacktasks:") and "belongs to another user" in result.stderr
+
+
+def test_a_file_where_the_backups_folder_goes_is_one_line(database: tuple[str, Path]) -> None:
+    _, project = database
+    (project / "backups").write_text("not a folder")
+    result = run_inv(project, "db.backup")
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr and "is not a folder" in result.stderr
+
+
+def test_a_full_disk_during_a_backup_is_one_line_and_leaves_no_partial(database: tuple[str, Path]) -> None:
+    _, project = database
+    folder = project / "backups"
+    folder.mkdir(mode=0o700)
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16k", "tmpfs", str(folder)], capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here to fill: {mounted.stderr.strip()}")
+    try:
+        result = run_inv(project, "db.backup")
+        assert result.returncode == 1
+        assert "Traceback" not in result.stderr
+        assert "stacktasks: no space left on the device" in result.stderr
+        assert list(folder.iterdir()) == []
+    finally:
+        subprocess.run(["umount", str(folder)], check=True)
+
+
+def test_a_manifest_with_a_non_numeric_field_is_one_line(database: tuple[str, Path]) -> None:
+    _, project = database
+    dump = backup(project, "--name", "odd")
+    manifest = dump.with_name(dump.name + ".json")
+    manifest.write_text(manifest.read_text().replace('"server_major": 15', '"server_major": "fifteen"'))
+    result = run_inv(project, "db.restore", "--yes", "--file", str(dump))
+    assert result.returncode == 1
+    assert "malformed manifest: 'server_major' must be a whole number" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_password_with_an_unencoded_at_sign_is_hidden_whole(tmp_path: Path) -> None:
+    project = pg.url_project(tmp_path / "p", "postgresql://app:p@ss@w0rd-Zq9@db.example:5432/app")
+    result = run_inv(project, "env.show")
+    assert result.returncode == 0
+    assert "w0rd" not in result.stdout and "ss@" not in result.stdout
+    assert "postgresql://app:***@db.example:5432/app" in result.stdout
+
+
+def test_rediss_against_a_server_without_tls_fails_fast_with_a_hint(tmp_path: Path) -> None:
+    from tests.helpers import env_project
+
+    project = env_project(tmp_path / "p", {"REDIS_URL": "rediss://127.0.0.1:6379/0"})
+    started = time.monotonic()
+    result = run_inv(project, "redis.count", "x*", timeout=60)
+    assert time.monotonic() - started < 20
+    assert result.returncode == 1
+    assert "rediss:// needs a server that speaks TLS" in result.stderr
