@@ -26,13 +26,16 @@ if TYPE_CHECKING:
 #: Runs a tool inside the service so that it cannot outlive stacktasks: the tool gets /dev/null as
 #: its stdin, while a watcher reads ours (a pipe stacktasks holds open); when that pipe closes (the
 #: task ended, or was killed, even by SIGKILL) the tool is ended. ``$1`` names a file to remove
-#: when the tool is done, whichever way (the dump copy a restore streamed in).
+#: when the tool is done, whichever way (the dump copy a restore streamed in). A background job's
+#: stdin is /dev/null in sh unless redirected, hence fd 3.
 WATCHDOG = """
 remove=$1; shift
-"$@" </dev/null &
+exec 3<&0
+"$@" </dev/null 3<&- &
 tool=$!
-( cat >/dev/null; kill -TERM "$tool" 2>/dev/null ) &
+( cat <&3 >/dev/null; kill -TERM "$tool" 2>/dev/null ) &
 watcher=$!
+exec 3<&-
 wait "$tool"; code=$?
 kill "$watcher" 2>/dev/null
 [ -n "$remove" ] && rm -f "$remove"

@@ -99,7 +99,7 @@ def test_sigkill_mid_restore_leaves_no_pg_restore_and_no_dump_copy_in_the_servic
     wait_until(lambda: running("copy", "demo__restoring"))
     restore.send_signal(signal.SIGKILL)
     restore.communicate(timeout=30)
-    wait_until(lambda: "pg_restore" not in processes(demo), timeout=20)
+    wait_until(lambda: "pg_restore" not in processes(demo), timeout=3)
     assert in_container(demo, "ls /tmp | grep -c stacktasks-restore || true").strip() == "0"
     assert bulk_rows() == 10  # the old database, whole and reachable
     again = run_inv(demo, "db.restore", "--yes", "--file", str(dump), env=ENV)
@@ -115,7 +115,7 @@ def test_sigterm_mid_backup_ends_pg_dump_in_the_service_and_leaves_no_partial(de
     _, stderr = backup_run.communicate(timeout=30)
     assert backup_run.returncode == 143, stderr
     assert stderr.strip().splitlines()[-1] == "stacktasks: interrupted by SIGTERM"
-    wait_until(lambda: "pg_dump" not in processes(demo), timeout=20)
+    wait_until(lambda: "pg_dump" not in processes(demo), timeout=3)
     assert not list((demo / "backups").glob("interrupted*"))
 
 
