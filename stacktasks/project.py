@@ -170,7 +170,7 @@ class Project:
     ) -> int:
         """Run ``command`` in ``service``: exec when it is running, else a one-off container."""
         compose = self.compose()
-        if self.dry or service in compose.running_services():
+        if service in compose.running_services():  # read under --dry too: the plan is the real one
             argv = compose.exec_argv(service, command, env=env, interactive=interactive)
         else:
             self.runner.note(f"{service} is not running: using a one-off container")

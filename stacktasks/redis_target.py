@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
-from urllib.parse import unquote, urlsplit
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from .errors import StackError
 
@@ -37,6 +37,7 @@ class RedisTarget:
     service: str | None = None  # the compose service, when the URL names one
     in_service: bool = False  # no published port: the work runs inside the container
     source: str = "REDIS_URL"
+    socket: str | None = None  # a unix socket's path (unix://)
 
     def display(self) -> str:
         scheme = "rediss" if self.tls else "redis"
@@ -46,6 +47,8 @@ class RedisTarget:
         elif self.username:
             auth = f"{self.username}@"
         where = f"{scheme}://{auth}{self.host}:{self.port}/{self.db}"
+        if self.socket:
+            where = f"unix://{auth}{self.socket}?db={self.db}"
         if self.in_service:
             return f"{where} inside service {self.service}"
         if self.service:
@@ -54,29 +57,39 @@ class RedisTarget:
 
 
 def parse_redis_url(url: str, source: str) -> RedisTarget:
-    parts = urlsplit(url)
-    if parts.scheme not in ("redis", "rediss"):
-        raise StackError(f"{source} is not a redis:// URL (scheme {parts.scheme or 'missing'})")
-    try:
-        port = parts.port or DEFAULT_PORT
-    except ValueError:
-        raise StackError(f"{source} has an invalid port") from None
-    path = parts.path.lstrip("/")
-    if path and not path.isdigit():
+    """A Redis URL as redis-py reads it (``redis.connection.parse_url``): ``redis://``,
+    ``rediss://`` and ``unix://``; the database from the path or ``?db=``."""
+    from redis.connection import SSLConnection, UnixDomainSocketConnection, parse_url
+
+    scheme = urlsplit(url).scheme
+    if scheme not in ("redis", "rediss", "unix"):
+        raise StackError(f"{source} is not a Redis URL (scheme {scheme or 'missing'}; redis://, rediss:// or unix://)")
+    path = urlsplit(url).path.strip("/") if scheme != "unix" else ""
+    if path and not path.isdigit():  # redis-py would quietly use database 0
         raise StackError(f"{source}: the database in the URL path must be a number, not {path!r}")
+    try:
+        params: dict[str, Any] = parse_url(url)  # type: ignore[no-untyped-call]
+    except ValueError as error:
+        raise StackError(f"{source} is not a Redis URL redis-py can read: {error}") from None
+    socket = params.get("path") if params.get("connection_class") is UnixDomainSocketConnection else None
     return RedisTarget(
-        host=parts.hostname or "localhost",
-        port=port,
-        db=int(path or 0),
-        password=unquote(parts.password) if parts.password is not None else None,
-        username=unquote(parts.username) if parts.username else None,
-        tls=parts.scheme == "rediss",
+        host=str(params.get("host") or ("" if socket else "localhost")),
+        port=int(params.get("port") or DEFAULT_PORT),
+        db=int(params.get("db") or 0),
+        password=params.get("password"),
+        username=params.get("username") or None,
+        tls=params.get("connection_class") is SSLConnection,
         source=source,
+        socket=socket,
     )
 
 
-def resolve_redis(project: Project) -> RedisTarget:
-    """The project's Redis, reachable from this host or marked to be worked on inside its service."""
+def resolve_redis(project: Project, *, planning: bool = False) -> RedisTarget:
+    """The project's Redis, reachable from this host or marked to be worked on inside its service.
+
+    ``planning`` (a dry run): a stopped service still gives the plan of work inside it, and says
+    that the real run would fail; a stack with no Redis fails as the real run does.
+    """
     from dataclasses import replace
 
     settings = project.settings.redis
@@ -98,11 +111,18 @@ def resolve_redis(project: Project) -> RedisTarget:
     if target.host not in services:
         return target
     service = target.host
+    if target.password is None:  # the stack may keep it in the service itself (--requirepass)
+        password = service_password(project, service)
+        if password:
+            project.env.masker.add(password)
+            target = replace(target, password=password)
     address = project.compose().host_address(service, target.port, published_only=True)
     if address is not None:
         return replace(target, host=address[0], port=address[1], service=service)
     if service not in project.compose().running_services():
-        raise StackError(f"service {service} is not running", hint=f"inv up -s {service}")
+        if not planning:
+            raise StackError(f"service {service} is not running", hint=f"inv up -s {service}")
+        project.runner.note(f"service {service} is not running: the real run stops here (inv up -s {service})")
     return replace(target, service=service, in_service=True)
 
 
@@ -117,6 +137,7 @@ def connect(target: RedisTarget, mask: Callable[[str], str] = lambda text: text)
     client = redis.Redis(
         host=target.host,
         port=target.port,
+        unix_socket_path=target.socket,
         db=target.db,
         username=target.username,
         password=target.password,
@@ -138,3 +159,26 @@ def connect(target: RedisTarget, mask: Callable[[str], str] = lambda text: text)
             f"cannot reach Redis at {target.display()} (from {target.source}): {mask(reason)}", hint=hint
         ) from None
     return client
+
+
+def service_password(project: Project, service: str) -> str | None:
+    """The password a Redis service sets for itself: ``--requirepass X`` in its command (or in
+    REDIS_ARGS), else REDIS_PASSWORD in its environment (as bitnami's image reads it)."""
+    import shlex
+
+    definition = project.model().services.get(service, {})
+    environment = project.model().environment(service)
+    command = definition.get("command") or []
+    words = shlex.split(command) if isinstance(command, str) else [str(word) for word in command]
+    words += [environment.get("REDIS_ARGS", "")]
+    flat = [part for word in words for part in (shlex.split(word) if " " in word else [word])]  # sh -c "…"
+    for index, word in enumerate(flat):
+        value = None
+        if word == "--requirepass" and index + 1 < len(flat):
+            value = flat[index + 1]
+        elif word.startswith("--requirepass="):
+            value = word.split("=", 1)[1]
+        if value:  # "$REDIS_PASSWORD" is the container's own variable, set in its environment
+            name = value.lstrip("$").strip("{}")
+            return environment.get(name) if value.startswith("$") else value
+    return environment.get("REDIS_PASSWORD") or None

@@ -102,7 +102,8 @@ def cli_argv(
         compose = project.compose()
         command = ["redis-cli", "-n", str(target.db), *args]
         return compose.exec_argv(target.service, command, interactive=interactive, pass_env=auth_names(target)), env
-    argv = ["redis-cli", "-h", target.host, "-p", str(target.port), "-n", str(target.db)]
+    where = ["-s", target.socket] if target.socket else ["-h", target.host, "-p", str(target.port)]
+    argv = ["redis-cli", *where, "-n", str(target.db)]
     if target.username:
         argv += ["--user", target.username]
     if target.tls:
@@ -115,17 +116,7 @@ def cli_argv(
 
 def target_for(project: Project, *, planning: bool = False) -> RedisTarget:
     """The project's Redis; while ``planning`` (a dry run), a stopped service still gives a plan."""
-    from dataclasses import replace
-
-    try:
-        return resolve_redis(project)
-    except StackError:
-        if not planning:
-            raise
-        settings = project.settings.redis
-        url = project.env.values.get(settings.url_env) or "redis://redis:6379/0"
-        target = parse_redis_url(url, settings.url_env)
-        return replace(target, service=target.host, in_service=True)
+    return resolve_redis(project, planning=planning)
 
 
 @dataclass

@@ -198,7 +198,7 @@ def _stream_dump(
     final, fd = reserved
     partial = dumpfiles.partial_path(final)
     client = choose_client(project, target, snapshot.server_major)
-    watched = client.where == "service"  # pg_dump ends with the task: see tools.WATCHDOG
+    watched = client.can_watch()  # pg_dump ends with the task: see tools.WATCHDOG
     argv = client.argv("pg_dump", [*format_args(project, fmt), f"--snapshot={snapshot.name}"], watched=watched)
     counter = RowCounter(conn)
     meter = dumpfiles.Progress(
@@ -209,7 +209,7 @@ def _stream_dump(
     try:
         child = project.runner.start(
             argv,
-            extra_env=client.env(),
+            extra_env=client.env(watched=watched),
             stdout=subprocess.PIPE,
             what="pg_dump",
             stdin=subprocess.PIPE if watched else subprocess.DEVNULL,

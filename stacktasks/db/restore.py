@@ -294,10 +294,13 @@ def run_tool(
     remove: str = "",
 ) -> None:
     """A tool that reads no stdin; in the service it is watched, so it ends when the task does."""
-    watched = client.where == "service"
+    watched = client.can_watch()
     argv = client.argv(tool, args, dbname=dbname, mounts=mounts, watched=watched, remove=remove)
     child = project.runner.start(
-        argv, extra_env=client.env(dbname), stdin=subprocess.PIPE if watched else subprocess.DEVNULL, what=tool
+        argv,
+        extra_env=client.env(dbname, watched=watched),
+        stdin=subprocess.PIPE if watched else subprocess.DEVNULL,
+        what=tool,
     )
     child.wait()
     if watched:

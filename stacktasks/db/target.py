@@ -11,24 +11,13 @@ import contextlib
 import time
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from ..errors import StackError, first_line
 
 if TYPE_CHECKING:
     from ..project import Project
 
-#: libpq parameters a URL's query may carry, and the environment variable of each.
-LIBPQ_QUERY_ENV = {
-    "sslmode": "PGSSLMODE",
-    "sslrootcert": "PGSSLROOTCERT",
-    "sslcert": "PGSSLCERT",
-    "sslkey": "PGSSLKEY",
-    "channel_binding": "PGCHANNELBINDING",
-    "options": "PGOPTIONS",
-    "target_session_attrs": "PGTARGETSESSIONATTRS",
-    "connect_timeout": "PGCONNECT_TIMEOUT",
-}
 TRANSACTION_POOLER_PORT = 6543
 
 
@@ -40,8 +29,8 @@ class DbTarget:
     dbname: str
     user: str
     password: str | None = field(repr=False)
-    host: str | None = None  # as psycopg on this host reaches it; None: not reachable yet
-    port: int = 5432
+    host: str | None = None  # as psycopg on this host reaches it (libpq's form); None: not reachable yet
+    port: int | str = 5432  # a str for several hosts: "5432,5433"
     service: str | None = None
     libpq_options: dict[str, str] = field(default_factory=dict)
     url_variable: str | None = None
@@ -80,8 +69,10 @@ class DbTarget:
         }
         if self.password is not None:
             env["PGPASSWORD"] = self.password
+        variables = libpq_variables()
         for key, value in self.libpq_options.items():
-            env[LIBPQ_QUERY_ENV[key]] = value
+            if key in variables:
+                env[variables[key]] = value
         return env
 
     def refuse_transaction_pooler(self, action: str) -> None:
@@ -95,30 +86,57 @@ class DbTarget:
 
 
 def parse_database_url(url: str, variable: str) -> DbTarget:
-    """A postgres:// URL (a driver suffix such as +asyncpg is allowed) as a DbTarget."""
+    """A postgres:// URL as libpq reads it (psycopg's own parser): ``?host=/var/run/postgresql``,
+    several hosts, every libpq option. A driver suffix (``+asyncpg``) and parameters that are an
+    app's or a pooler's, not libpq's (``pgbouncer``, ``schema``), are left aside."""
+    from urllib.parse import urlencode
+
+    import psycopg
+    from psycopg.conninfo import conninfo_to_dict
+
     parts = urlsplit(url)
     scheme = parts.scheme.split("+")[0]
     if scheme not in ("postgres", "postgresql"):
         raise StackError(f"{variable} is not a PostgreSQL URL (scheme {parts.scheme or 'missing'})")
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    known = libpq_keywords()
+    kept = urlencode([(key, value) for key, value in query if key in known])
     try:
-        port = parts.port or 5432
-    except ValueError:
-        raise StackError(f"{variable} has an invalid port") from None
-    user = unquote(parts.username) if parts.username else "postgres"
-    query = dict(parse_qsl(parts.query))
-    host = parts.hostname or "localhost"
-    pooler = port == TRANSACTION_POOLER_PORT or query.get("pgbouncer", "").lower() == "true"
+        params = conninfo_to_dict(f"{scheme}://{parts.netloc}{parts.path}" + (f"?{kept}" if kept else ""))
+    except psycopg.ProgrammingError as error:
+        raise StackError(f"{variable} is not a URL libpq can read: {first_line(str(error))}") from None
+    user = str(params.pop("user", "") or "postgres")
+    password = params.pop("password", None)
+    host = str(params.pop("host", "") or "localhost")
+    port = str(params.pop("port", "") or "5432")
+    dbname = str(params.pop("dbname", "") or user)
+    ports = port.split(",")
+    pooler = str(TRANSACTION_POOLER_PORT) in ports or dict(query).get("pgbouncer", "").lower() == "true"
     return DbTarget(
         kind="url",
-        dbname=unquote(parts.path.lstrip("/")) or user,
+        dbname=dbname,
         user=user,
-        password=unquote(parts.password) if parts.password is not None else None,
+        password=None if password is None else str(password),
         host=host,
-        port=port,
-        libpq_options={k: v for k, v in query.items() if k in LIBPQ_QUERY_ENV},
+        port=int(port) if port.isdigit() else port,
+        libpq_options={key: str(value) for key, value in params.items() if value is not None},
         url_variable=variable,
         transaction_pooler=pooler,
     )
+
+
+def libpq_keywords() -> frozenset[str]:
+    """Every connection parameter this libpq knows."""
+    from psycopg import pq
+
+    return frozenset(option.keyword.decode() for option in pq.Conninfo.get_defaults())
+
+
+def libpq_variables() -> dict[str, str]:
+    """Connection parameter -> the environment variable libpq reads it from (sslmode -> PGSSLMODE)."""
+    from psycopg import pq
+
+    return {o.keyword.decode(): o.envvar.decode() for o in pq.Conninfo.get_defaults() if o.envvar}
 
 
 def resolve_target(project: Project) -> DbTarget:
@@ -145,24 +163,21 @@ def _with_overrides(project: Project, target: DbTarget) -> DbTarget:
     return replace(target, dbname=db.name or target.dbname, user=db.user or target.user)
 
 
+#: Where stacks without POSTGRES_DB keep the database's name (their app's settings read these).
+NAME_VARIABLES = ("POSTGRES_DB", "DB_NAME", "DATABASE_NAME", "PGDATABASE", "POSTGRES_DATABASE")
+
+
 def _service_target(project: Project, service: str) -> DbTarget:
     model = project.model()
     if service not in model.services:
         raise StackError(f"db.service is {service}, which the compose model does not have")
     environment = model.environment(service)
-    # The app's URL names the same database when POSTGRES_* do not (custom images).
-    url_user = url_db = None
-    url = project.env.values.get(project.settings.db.url_env, "")
-    if url:
-        with contextlib.suppress(StackError):
-            parsed = parse_database_url(url, project.settings.db.url_env)
-            if parsed.host == service:
-                url_user, url_db = parsed.user, parsed.dbname
-    user = environment.get("POSTGRES_USER") or url_user or "postgres"
-    password = environment.get("POSTGRES_PASSWORD") or None
+    app_url = _url_naming(project, service)  # the app's URL names the database when POSTGRES_* do not
+    user = environment.get("POSTGRES_USER") or (app_url.user if app_url else None) or "postgres"
+    password = environment.get("POSTGRES_PASSWORD") or (app_url.password if app_url else None) or None
     if password:
         project.env.masker.add(password)
-    dbname = environment.get("POSTGRES_DB") or url_db or user
+    dbname = environment.get("POSTGRES_DB") or (app_url.dbname if app_url else None) or _named(project) or user
     port = int(environment.get("PGPORT") or 5432)
     address = None if project.runner.dry else project.compose().host_address(service, port)
     target = DbTarget(
@@ -175,6 +190,34 @@ def _service_target(project: Project, service: str) -> DbTarget:
         service=service,
     )
     return _with_overrides(project, target)
+
+
+def _url_naming(project: Project, service: str) -> DbTarget | None:
+    """The first PostgreSQL URL (env files' db.url_env, then any service's environment in the
+    compose model) whose host is ``service``."""
+    model = project.model()
+    candidates = [(project.settings.db.url_env, project.env.values.get(project.settings.db.url_env, ""))]
+    for name in model.services:
+        candidates += [(f"{key} of {name}", value) for key, value in model.environment(name).items()]
+    for variable, value in candidates:
+        if not value.startswith(("postgres://", "postgresql://", "postgresql+", "postgres+")):
+            continue
+        with contextlib.suppress(StackError):
+            parsed = parse_database_url(value, variable)
+            if parsed.host == service:
+                return parsed
+    return None
+
+
+def _named(project: Project) -> str | None:
+    """A database name the env files or the app's environment give by one of ``NAME_VARIABLES``."""
+    app = project.role_service("app")
+    sources = [project.env.values, project.model().environment(app) if app else {}]
+    for values in sources:
+        for variable in NAME_VARIABLES:
+            if values.get(variable):
+                return values[variable]
+    return None
 
 
 def wait_until_ready(project: Project, target: DbTarget, timeout: int) -> DbTarget:

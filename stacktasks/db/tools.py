@@ -80,11 +80,12 @@ class PgClient:
         if self.where == "service":
             assert self.compose is not None and self.target.service
             command = [tool, "-U", self.target.user, *db_flag, *args]
-            if watched:
-                command = ["sh", "-c", WATCHDOG, "stacktasks-watchdog", remove, *command]
-            # The password by name: compose reads its value from our environment (PGPASSWORD).
-            secret = ["PGPASSWORD"] if self.target.password else []
-            return self.compose.exec_argv(self.target.service, command, pass_env=secret, interactive=interactive)
+            # By name: compose reads the values from our environment (see ``env``).
+            names = ["PGPASSWORD"] if self.target.password else []
+            if watched and self.can_watch():
+                command = ["sh", "-c", 'eval "$STACKTASKS_WATCHDOG"', "stacktasks-watchdog", remove, *command]
+                names.append("STACKTASKS_WATCHDOG")
+            return self.compose.exec_argv(self.target.service, command, pass_env=names, interactive=interactive)
         if self.where == "container":
             assert self.image
             run = ["docker", "run", "--rm", "--network", "host"]
@@ -100,9 +101,14 @@ class PgClient:
             return [*run, "--entrypoint", tool, self.image, *db_flag, *args]
         return [tool, *db_flag, *args]
 
-    def env(self, dbname: str | None = None) -> dict[str, str]:
+    def can_watch(self) -> bool:
+        """Compose v1 cannot pass the watchdog by name; its tools run unwatched, as before."""
+        return self.where == "service" and self.compose is not None and not self.compose.version.is_v1
+
+    def env(self, dbname: str | None = None, *, watched: bool = False) -> dict[str, str]:
         if self.where == "service":
-            return {"PGPASSWORD": self.target.password} if self.target.password else {}
+            env = {"STACKTASKS_WATCHDOG": WATCHDOG} if watched and self.can_watch() else {}
+            return {**env, "PGPASSWORD": self.target.password} if self.target.password else env
         return self.target.client_env(dbname)
 
 

@@ -67,7 +67,9 @@ def test_round_trip_in_the_service_restores_contents_sequences_and_extensions(de
     before = demo_state()
     backup = run_inv(demo, "db.backup", "--name", "before-change", env=ENV)
     assert backup.returncode == 0, backup.stderr
-    assert "exec -T -e PGPASSWORD db pg_dump" in backup.stderr
+    # In the service, by name only, under the watchdog that ends it with the task (tools.WATCHDOG).
+    assert "exec -T -e PGPASSWORD -e STACKTASKS_WATCHDOG db sh -c" in backup.stderr
+    assert "stacktasks-watchdog '' pg_dump -U demo -d demo -Fc" in backup.stderr
     with psycopg.connect(DEMO_URL, autocommit=True) as conn:
         conn.execute("delete from notes where id % 3 = 0")
         conn.execute("insert into notes (body) values ('after the backup')")

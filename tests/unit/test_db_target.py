@@ -50,3 +50,16 @@ def test_a_session_pooler_url_is_accepted() -> None:
     target = parse_database_url("postgresql://u:p@aws-0-eu-west-1.pooler.supabase.com:5432/postgres", "DIRECT_URL")
     target.refuse_transaction_pooler("backup")  # no error: session mode keeps one backend per client
     assert not target.transaction_pooler
+
+
+def test_a_socket_folder_in_the_query_is_the_host_libpq_uses() -> None:
+    target = parse_database_url("postgresql:///app?host=/var/run/postgresql", "DATABASE_URL")
+    assert (target.host, target.dbname) == ("/var/run/postgresql", "app")
+    assert target.client_env()["PGHOST"] == "/var/run/postgresql"
+
+
+def test_several_hosts_reach_libpq_as_it_reads_them() -> None:
+    target = parse_database_url("postgresql://u@h1:5432,h2:5433/db?target_session_attrs=read-write", "DATABASE_URL")
+    assert (target.host, target.port) == ("h1,h2", "5432,5433")
+    env = target.client_env()
+    assert (env["PGHOST"], env["PGPORT"], env["PGTARGETSESSIONATTRS"]) == ("h1,h2", "5432,5433", "read-write")

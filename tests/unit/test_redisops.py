@@ -82,3 +82,13 @@ def test_flushdb_inside_the_service_passes_the_password_by_name(tmp_path: Path, 
     assert recorder.changed() == [
         ["docker", "compose", "exec", "-T", "-e", "REDISCLI_AUTH", "redis", "redis-cli", "-n", "2", "FLUSHDB", "ASYNC"]
     ]
+
+
+def test_the_database_in_a_query_is_the_one_redis_py_would_use() -> None:
+    assert parse_redis_url("redis://host:6379?db=2", "REDIS_URL").db == 2
+
+
+def test_a_unix_socket_url_is_read_with_its_database() -> None:
+    target = parse_redis_url("unix:///run/redis/redis.sock?db=3", "REDIS_URL")
+    assert (target.socket, target.db) == ("/run/redis/redis.sock", 3)
+    assert target.display() == "unix:///run/redis/redis.sock?db=3"
