@@ -79,7 +79,7 @@ def check_compose_files(project: Project) -> Check:
     except StackError:
         return Check("compose-files", "compose files", False, "no compose to read them with")
     problem = compose.validate()
-    files = ", ".join(compose.files) or "compose's default (compose.yaml / docker-compose.yml)"
+    files = ", ".join(path.name for path in compose.compose_file_paths()) or "none found"
     if problem:
         return Check("compose-files", "compose files", False, f"{files}: {problem}")
     services = ", ".join(project.model().services)
@@ -87,13 +87,21 @@ def check_compose_files(project: Project) -> Check:
 
 
 def check_env_files(project: Project) -> list[Check]:
+    """Each configured env file, and each one the compose files declare (compose fails without it)."""
+    from .envsetup import env_file_pairs
+
+    loaded = {env_file.path: env_file for env_file in project.env.files}
     checks = []
-    for env_file in project.env.files:
-        if env_file.found:
-            detail = f"{env_file.path}: {len(env_file.keys)} keys"
-            checks.append(Check("env-file", "env file", True, detail))
+    for path, example, required in env_file_pairs(project.settings):
+        env_file = loaded.get(path)
+        if path.is_file():
+            keys = len(env_file.keys) if env_file else len(path.read_text(encoding="utf-8").splitlines())
+            checks.append(Check("env-file", "env file", True, f"{path}: {keys} keys"))
+        elif required:
+            hint = f"inv env.init creates it from {example.name}" if example else f"create {path.name}"
+            checks.append(Check("env-file", "env file", False, f"{path}: missing (the stack needs it)", hint))
         else:
-            checks.append(Check("env-file", "env file", True, f"{env_file.path}: absent (optional)"))
+            checks.append(Check("env-file", "env file", True, f"{path}: absent (optional)"))
     if not checks:
         checks.append(Check("env-file", "env file", True, "none configured"))
     return checks

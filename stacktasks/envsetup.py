@@ -3,8 +3,11 @@ resolved values with where each came from (env.show)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,8 +26,41 @@ def example_for(path: Path) -> Path | None:
 
 
 def env_file_pairs(settings: Settings) -> list[tuple[Path, Path | None, bool]]:
-    """(env file, its example, required) for every configured env file, ``{stage}`` filled in."""
-    return [(path, example_for(path), required) for path, required in settings.env_file_paths()]
+    """(env file, its example, required) for every configured env file (``{stage}`` filled in) and
+    every ``env_file:`` the compose files declare (compose fails without them)."""
+    declared = declared_env_files(settings)
+    paths = [(path, required or path in declared) for path, required in settings.env_file_paths()]
+    known = {path for path, _ in paths}
+    paths += [(path, True) for path in declared if path not in known]
+    return [(path, example_for(path), required) for path, required in paths]
+
+
+def declared_env_files(settings: Settings, env: Mapping[str, str] | None = None) -> list[Path]:
+    """The required ``env_file:`` entries of the compose files, read from their YAML (compose's own
+    model inlines them, and cannot be read at all while one is missing)."""
+    import yaml
+
+    from .compose import compose_file_paths
+
+    if env is None:
+        dotenv = settings.directory / ".env"
+        env = {**(parse_env_file(dotenv) if dotenv.is_file() else {}), **os.environ}
+    found: list[Path] = []
+    for compose_file in compose_file_paths(settings, env):
+        try:
+            document = yaml.safe_load(compose_file.read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError):
+            continue
+        services = document.get("services") if isinstance(document, dict) else None
+        for service in (services or {}).values():
+            entries = service.get("env_file") if isinstance(service, dict) else None
+            for entry in [entries] if isinstance(entries, str | dict) else entries or []:
+                name = entry.get("path") if isinstance(entry, dict) else entry
+                required = entry.get("required", True) if isinstance(entry, dict) else True
+                path = (compose_file.parent / str(name)).resolve() if name else None
+                if path is not None and required is not False and path not in found:
+                    found.append(path)
+    return found
 
 
 @dataclass
@@ -32,23 +68,71 @@ class InitResult:
     created: list[Path] = field(default_factory=list)
     kept: list[Path] = field(default_factory=list)
     generated: dict[Path, list[str]] = field(default_factory=dict)
+    fill_in: dict[Path, list[tuple[str, str]]] = field(default_factory=dict)
     no_example: list[Path] = field(default_factory=list)
 
 
-def render_from_example(example: Path) -> tuple[str, list[str]]:
-    """The example's text with every empty secret-looking value filled by a generated secret."""
-    lines = []
-    generated = []
+#: Secrets a stack makes up for itself: an app's own keys, and passwords of the services it runs.
+OWNED_SECRET = re.compile(
+    r"^(?:[A-Z0-9]+_)*(?:SECRET_KEY(?:_BASE)?|APP_KEY|SECRET|SALT|(?:JWT|SESSION|COOKIE|CSRF|ENCRYPTION|SIGNING"
+    r"|OTP|HASH|MASTER)_(?:SECRET|KEY)(?:_BASE)?)$"
+    r"|^(?:POSTGRES|PG|DB|DATABASE|REDIS|VALKEY|MYSQL|MARIADB|MONGO|RABBITMQ|AMQP|MINIO_ROOT|ELASTIC|MEILI"
+    r"|QUESTDB|CLICKHOUSE|KEYCLOAK_ADMIN|ADMIN)(?:_[A-Z0-9]+)*_(?:PASSWORD|PASS|SECRET|KEY)$",
+    re.IGNORECASE,
+)
+#: Names that come from an outside provider even when they look like the above.
+PROVIDED = re.compile(
+    r"SMTP|MAIL|AWS|S3_|STRIPE|MAPBOX|SENTRY|GOOGLE|GITHUB|GITLAB|TWILIO|SENDGRID|OPENAI|ANTHROPIC|SLACK|OAUTH"
+    r"|CLIENT_SECRET|API_KEY|APIKEY|ACCESS_KEY|LICENSE|SUPABASE|FIREBASE|AZURE|GCP|PUSHER|ALGOLIA|RECAPTCHA",
+    re.IGNORECASE,
+)
+
+
+def owned_secret(key: str, compose_text: str = "") -> bool:
+    """Whether stacktasks may make this secret up: the stack owns it (see OWNED_SECRET), or a
+    compose file of the stack passes it to a service (``${KEY}``); never a provider's key."""
+    if PROVIDED.search(key):
+        return False
+    passed = bool(compose_text) and re.search(rf"\$\{{?{re.escape(key)}\b", compose_text) is not None
+    return bool(OWNED_SECRET.match(key)) or (passed and is_secret_key(key))
+
+
+def render_from_example(example: Path, compose_text: str = "") -> tuple[str, list[str], list[tuple[str, str]]]:
+    """The example's text with the empty secrets the stack owns generated; the others to fill in,
+    each with the comment the example gives it."""
+    lines: list[str] = []
+    generated: list[str] = []
+    fill_in: list[tuple[str, str]] = []
+    comment = ""
     for line in example.read_text(encoding="utf-8").splitlines():
         stripped = line.strip()
-        if stripped and not stripped.startswith("#") and "=" in stripped:
+        if stripped.startswith("#"):
+            comment = stripped.lstrip("# ")
+        elif stripped and "=" in stripped:
             head, _, value = line.partition("=")
             key = head.strip().removeprefix("export ").strip()
             if is_secret_key(key) and value.strip() in ("", '""', "''"):
-                line = f"{head}={secrets.token_urlsafe(32)}"
-                generated.append(key)
+                if owned_secret(key, compose_text):
+                    line = f"{head}={secrets.token_urlsafe(32)}"
+                    generated.append(key)
+                else:
+                    fill_in.append((key, comment))
+            comment = ""
+        else:
+            comment = ""
         lines.append(line)
-    return "\n".join(lines) + "\n", generated
+    return "\n".join(lines) + "\n", generated, fill_in
+
+
+def compose_text(settings: Settings) -> str:
+    """The compose files' text, to see which variables they pass to services."""
+    from .compose import compose_file_paths
+
+    texts = []
+    for path in compose_file_paths(settings, dict(os.environ)):
+        with contextlib.suppress(OSError, UnicodeDecodeError):
+            texts.append(path.read_text(encoding="utf-8"))
+    return "\n".join(texts)
 
 
 def init_env_files(settings: Settings, *, force: bool = False, dry: bool = False) -> InitResult:
@@ -61,11 +145,12 @@ def init_env_files(settings: Settings, *, force: bool = False, dry: bool = False
         if path.exists() and not force:
             result.kept.append(path)
             continue
-        text, generated = render_from_example(example)
+        text, generated, fill_in = render_from_example(example, compose_text(settings))
         if not dry:
             _write_private(path, text)
         result.created.append(path)
         result.generated[path] = generated
+        result.fill_in[path] = fill_in
     return result
 
 

@@ -9,6 +9,7 @@ sees Invoke: ``stacktasks.tasks`` builds this from Invoke's context.
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -120,8 +121,10 @@ class Project:
     # -- questions every task asks --------------------------------------------------------------
 
     def has_compose_files(self) -> bool:
-        """Whether a compose model exists to be read (configured files, or compose's default names)."""
+        """Whether a compose model exists to be read: configured files, COMPOSE_FILE, or a default name."""
         if self.settings.compose_files:
+            return True
+        if "COMPOSE_FILE" in self.env.values or os.environ.get("COMPOSE_FILE"):
             return True
         return any((self.settings.directory / name).is_file() for name in COMPOSE_FILE_NAMES)
 

@@ -30,6 +30,8 @@ def init(project: Project, force: bool = False) -> None:
         generated = result.generated.get(path) or []
         note = f" (generated: {', '.join(generated)})" if generated else ""
         print(f"{prefix} {shown_path(path)}{note}")
+        for key, comment in result.fill_in.get(path) or []:
+            print(f"  fill in {key}: " + (comment or "a value from outside this stack (not generated)"))
     for path in result.kept:
         print(f"kept {shown_path(path)}: it exists (--force replaces it)")
     for path in result.no_example:

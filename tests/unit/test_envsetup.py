@@ -18,7 +18,7 @@ def project(tmp_path: Path) -> Settings:
 
 
 def test_init_fills_empty_secret_values_and_keeps_everything_else(tmp_path: Path) -> None:
-    text, generated = render_from_example(project(tmp_path).root / ".env.example")
+    text, generated, _ = render_from_example(project(tmp_path).root / ".env.example")
     values = dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
     assert generated == ["DJANGO_SECRET_KEY", "DB_PASSWORD"]
     assert len(values["DJANGO_SECRET_KEY"]) >= 40 and values["DJANGO_SECRET_KEY"] != values["DB_PASSWORD"]
@@ -58,3 +58,23 @@ def test_show_masks_secret_values_and_url_passwords(tmp_path: Path) -> None:
     assert rows["DB_PASSWORD"] == ("***", str(env_file))
     assert rows["DATABASE_URL"][0] == "postgres://u:***@db/app"
     assert rows["DEBUG"][0] == "1"
+
+
+def test_init_generates_only_what_the_stack_owns_and_lists_the_rest(tmp_path: Path) -> None:
+    sample = tmp_path / ".env.production.sample"
+    sample.write_text(
+        "# Generated with `bin/rails secret`.\nSECRET_KEY_BASE=\n# From your mail provider's dashboard.\n"
+        "SMTP_PASSWORD=\nMAPBOX_API_KEY=\nREDIS_PASSWORD=\nDB_PASSWORD=\n"
+    )
+    text, generated, fill_in = render_from_example(sample, compose_text="command: --requirepass ${REDIS_PASSWORD}")
+    assert generated == ["SECRET_KEY_BASE", "REDIS_PASSWORD", "DB_PASSWORD"]
+    assert fill_in == [("SMTP_PASSWORD", "From your mail provider's dashboard."), ("MAPBOX_API_KEY", "")]
+    assert "SMTP_PASSWORD=\n" in text
+
+
+def test_env_files_the_compose_file_declares_are_made_from_their_sample(tmp_path: Path) -> None:
+    (tmp_path / "docker-compose.yml").write_text("services:\n  web:\n    image: x\n    env_file: .env.production\n")
+    (tmp_path / ".env.production.sample").write_text("LOCAL_DOMAIN=example.test\n")
+    result = init_env_files(Settings(root=tmp_path))
+    assert result.created == [tmp_path / ".env.production"]
+    assert (tmp_path / ".env.production").read_text() == "LOCAL_DOMAIN=example.test\n"
