@@ -16,12 +16,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
+from .compose_files import COMPOSE_FILE_NAMES as COMPOSE_FILE_NAMES  # re-exported
+from .compose_files import compose_file_paths, raise_file_problems, raise_missing_files, stage_files
 from .compose_model import ComposeModel as ComposeModel  # re-exported: the model compose reads
-from .errors import USAGE, StackError
+from .errors import StackError
 from .runner import Runner
 from .settings import Settings
 
-COMPOSE_FILE_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml")
 CANDIDATES: tuple[tuple[str, ...], ...] = (("docker", "compose"), ("docker-compose",))
 
 
@@ -68,36 +69,6 @@ def detect_compose(configured: Sequence[str], runner: Runner) -> ComposeVersion:
     )
 
 
-def compose_file_paths(settings: Settings, env: Mapping[str, str]) -> list[Path]:
-    """The compose files compose itself will read: ``compose_files``, else COMPOSE_FILE (from the
-    environment or the env files, as compose reads it), else the first default name present."""
-    directory = settings.directory
-    configured = stage_files(settings)
-    if configured:
-        return [directory / name for name in configured]
-    if env.get("COMPOSE_FILE"):
-        separator = env.get("COMPOSE_PATH_SEPARATOR") or ":"
-        return [directory / name for name in env["COMPOSE_FILE"].split(separator) if name]
-    return [directory / name for name in COMPOSE_FILE_NAMES if (directory / name).is_file()][:1]
-
-
-def declared_env_files_of(settings: Settings, env: Mapping[str, str]) -> list[Path]:
-    from .envsetup import declared_env_files
-
-    return declared_env_files(settings, env)
-
-
-def stage_files(settings: Settings) -> list[str]:
-    """compose_files with ``{stage}`` filled in; a per-stage overlay that does not exist is left out."""
-    files = []
-    for name in settings.compose_files:
-        path = name.format(stage=settings.stage)
-        if path != name and not (settings.directory / path).is_file():
-            continue
-        files.append(path)
-    return files
-
-
 @dataclass
 class Compose:
     """Compose argv for one project: its command, files, name, profiles and directory."""
@@ -140,45 +111,10 @@ class Compose:
         return compose_file_paths(self.settings, self.runner.env)
 
     def raise_missing_files(self) -> None:
-        """No compose file where compose looks: say which compose-like files are there instead."""
-        if self.compose_file_paths():
-            return
-        directory = self.settings.directory
-        like = sorted(p.name for p in directory.glob("*compose*.y*ml")) if directory.is_dir() else []
-        found = f"; compose-like files here: {', '.join(like)}" if like else ""
-        hint = (
-            f'set compose_files = ["{like[0]}"] under [tool.stacktasks], or COMPOSE_FILE={like[0]} in .env'
-            if like
-            else "create compose.yaml, or point stacktasks.project_directory at the stack"
-        )
-        raise StackError(f"no compose file in {directory} (compose.yaml, docker-compose.yml …){found}", hint=hint)
-
-    def raise_missing_env_files(self) -> None:
-        """An ``env_file:`` that is not there stops compose itself: say how to make it."""
-        from .envsetup import example_for
-
-        for path in declared_env_files_of(self.settings, self.runner.env):
-            if not path.exists():
-                example = example_for(path)
-                hint = f"inv env.init creates it from {example.name}" if example else f"create {path}"
-                raise StackError(f"{path} is missing: the compose file's env_file needs it", hint=hint)
+        raise_missing_files(self.settings, self.compose_file_paths())
 
     def raise_yaml_problem(self) -> None:
-        """Compose reports a YAML mistake with no file name and often the wrong line: name both."""
-        import yaml
-
-        self.raise_missing_files()
-        self.raise_missing_env_files()
-        for path in self.compose_file_paths():
-            try:
-                yaml.safe_load(path.read_text(encoding="utf-8"))
-            except yaml.MarkedYAMLError as error:
-                mark = error.problem_mark or error.context_mark
-                where = f"{path.name}:{mark.line + 1}:{mark.column + 1}" if mark else path.name
-                problem = error.problem or error.context or "not valid YAML"
-                raise StackError(f"{where}: {problem}", hint=f"fix {path}", code=USAGE) from None
-            except (OSError, UnicodeDecodeError, yaml.YAMLError):
-                continue
+        raise_file_problems(self.settings, self.runner.env, self.compose_file_paths())
 
     # -- reading the stack ------------------------------------------------------------------
 

@@ -122,39 +122,15 @@ def check_roles(project: Project) -> list[Check]:
 
 def check_ports(project: Project) -> Check:
     """Host ports the stack publishes that something else already holds (up would fail on them)."""
-    import errno
-    import socket
+    from .ports import taken_ports
 
     try:
-        compose = project.compose()
-        model = project.model()
-        running = compose.running_services()
+        taken, free = taken_ports(project)
     except StackError as error:
         return Check("host-ports", "host ports", False, f"not checked: {error.message}")
-    taken, free = [], 0
-    for service in model.default_services(project.settings.profiles):
-        if service in running:
-            continue  # its ports are ours
-        for host_ip, published, _ in model.published_ports(service):
-            family = socket.AF_INET6 if ":" in host_ip else socket.AF_INET
-            with socket.socket(family, socket.SOCK_STREAM) as probe:
-                # As a real listener does (docker-proxy included): closed connections still in
-                # TIME-WAIT must not count as taken.
-                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                try:
-                    probe.bind((host_ip or "", published))
-                    free += 1
-                except OSError as error:
-                    if error.errno == errno.EADDRINUSE:
-                        taken.append(f"{published} ({service})")
     if taken:
-        return Check(
-            "host-ports",
-            "host ports",
-            False,
-            f"already taken: {', '.join(taken)}",
-            "stop what holds them, or change the published ports in your .env",
-        )
+        listed = ", ".join(f"{item.port} ({item.service})" for item in taken)
+        return Check("host-ports", "host ports", False, f"already taken: {listed}", taken[0].advice())
     return Check("host-ports", "host ports", True, f"{free} ports free" if free else "nothing to publish, or all ours")
 
 

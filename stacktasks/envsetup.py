@@ -40,7 +40,7 @@ def declared_env_files(settings: Settings, env: Mapping[str, str] | None = None)
     model inlines them, and cannot be read at all while one is missing)."""
     import yaml
 
-    from .compose import compose_file_paths
+    from .compose_files import compose_file_paths
 
     if env is None:
         dotenv = settings.directory / ".env"
@@ -126,7 +126,7 @@ def render_from_example(example: Path, compose_text: str = "") -> tuple[str, lis
 
 def compose_text(settings: Settings) -> str:
     """The compose files' text, to see which variables they pass to services."""
-    from .compose import compose_file_paths
+    from .compose_files import compose_file_paths
 
     texts = []
     for path in compose_file_paths(settings, dict(os.environ)):

@@ -22,7 +22,10 @@ def wait_wanted(project: Project, services: Sequence[str]) -> bool:
 
 
 def bring_up(project: Project, services: Sequence[str], *, build: bool, wait: bool, timeout: int) -> None:
+    from .ports import require_free_ports
+
     compose = project.compose()
+    require_free_ports(project, services)  # compose would leave containers half-made, and say less
     wait = wait and wait_wanted(project, services)
     compose.run(*compose.up_args(services, build=build, wait=wait, timeout=timeout or None))
     if wait and not compose.version.supports_wait:
@@ -30,9 +33,35 @@ def bring_up(project: Project, services: Sequence[str], *, build: bool, wait: bo
 
 
 def rebuild(project: Project, services: Sequence[str], *, pull: bool, wait: bool) -> None:
+    """build --no-cache, then up; a named service with no build section is pulled instead (and said so)."""
     compose = project.compose()
-    compose.run("build", "--no-cache", *(["--pull"] if pull else []), *services)
+    model = project.model()
+    image_only = [service for service in services if not model.has_build(service)]
+    built = [service for service in services if model.has_build(service)]
+    if image_only:
+        project.runner.note(f"{', '.join(image_only)} has no build section: pulling its image instead")
+        compose.run("pull", *image_only)
+    if built or not services:
+        compose.run("build", "--no-cache", *(["--pull"] if pull else []), *built)
     bring_up(project, services, build=False, wait=wait, timeout=0)
+
+
+def ensure_image(project: Project, service: str) -> None:
+    """A one-off container needs its image: pull it first when it is missing, so that an image that
+    cannot be had is reported as such, not as the failure of the command that was to run in it."""
+    model = project.model()
+    image = model.image(service)
+    if not image or model.has_build(service):
+        return
+    present = project.runner.capture(["docker", "image", "inspect", "--format", "{{.Id}}", image], check=False)
+    if present.returncode == 0:
+        return
+    code = project.runner.run(project.compose().argv("pull", service), check=False)
+    if code:
+        raise StackError(
+            f"service {service} could not start: its image {image} is not on this engine and could not be pulled",
+            hint="check the image name and your registry login (docker login), or build the image",
+        )
 
 
 def exec_in_service(project: Project, service: str, cmd: str) -> None:
@@ -120,9 +149,11 @@ def backup_before_reset(project: Project) -> BackupResult | None:
     except (StackError, OSError) as error:
         from .errors import failure_of
 
+        failure = failure_of(error)
+        way_out = "pass --no-backup to destroy it without a backup"
         raise StackError(
-            f"backup before reset failed, so nothing was destroyed: {failure_of(error).message}",
-            hint="fix the database, or pass --no-backup to destroy it without a backup",
+            f"backup before reset failed, so nothing was destroyed: {failure.message}",
+            hint=f"{failure.hint}; or {way_out}" if failure.hint else f"fix the database, or {way_out}",
         ) from None
 
 

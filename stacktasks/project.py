@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from .envfiles import LoadedEnv
     from .runner import Runner
 
-from .compose import COMPOSE_FILE_NAMES
+from .compose_files import COMPOSE_FILE_NAMES
 
 
 class Project:
@@ -176,7 +176,10 @@ class Project:
         if service in compose.running_services():  # read under --dry too: the plan is the real one
             argv = compose.exec_argv(service, command, env=env, interactive=interactive)
         else:
+            from .lifecycle import ensure_image
+
             self.runner.note(f"{service} is not running: using a one-off container")
+            ensure_image(self, service)
             argv = compose.run_argv(service, command, env=env, interactive=interactive)
         return self.runner.run(argv, check=False)
 

@@ -81,15 +81,20 @@ def detect_front(model: ComposeModel, taken: set[str]) -> tuple[str, str] | None
     return None
 
 
-def detect_app(model: ComposeModel, taken: set[str]) -> tuple[str, str] | None:
+def detect_app(model: ComposeModel, taken: set[str], database: str | None = None) -> tuple[str, str] | None:
     for name in APP_NAMES:
         if name in model.services and name not in taken:
             return name, "service name"
-    for service in model.services:
-        if service in taken or any(word in service for word in NOT_APP):
-            continue
+    candidates = [s for s in model.services if s not in taken and not any(word in s for word in NOT_APP)]
+    for service in candidates:
         if model.has_build(service):
             return service, "first service built from source"
+    # An image-only app with a product name: what it does tells it apart from the rest.
+    for service in candidates:
+        depends = model.services[service].get("depends_on") or []
+        ports = model.published_ports(service)
+        if database and database in depends and ports:
+            return service, f"depends on {database} and publishes port {ports[0][1]}"
     return None
 
 
@@ -135,7 +140,7 @@ def resolve_roles(settings: Settings, model: ComposeModel | None) -> Roles:
         ("db", detect_db),
         ("redis", detect_redis),
         ("front", lambda m: detect_front(m, taken)),
-        ("app", lambda m: detect_app(m, taken)),
+        ("app", lambda m: detect_app(m, taken, found["db"].service if "db" in found else None)),
     ]
     for name, detect in detectors:
         if name in found:

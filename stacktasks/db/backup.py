@@ -128,6 +128,10 @@ def dump_database(
         )
         return None
     started = time.monotonic()
+    if target.kind == "service":  # just started, a database may still be initialising
+        from .target import wait_until_ready
+
+        target = wait_until_ready(project, target, project.settings.db.wait_timeout)
     recover_before_backup(project, target)
     conn = connect(target, autocommit=False)
     try:

@@ -227,8 +227,15 @@ def wait_until_ready(project: Project, target: DbTarget, timeout: int) -> DbTarg
     project.runner.note(f"wait until {target.describe()} accepts connections")
     if project.runner.dry:
         return target
-    deadline = time.monotonic() + timeout
+    started = time.monotonic()
+    deadline = started + timeout
+    next_word = started + 5
     while True:
+        if time.monotonic() >= next_word:  # a database that initialises takes a while: say so
+            project.runner.note(
+                f"still waiting for {target.describe()} ({time.monotonic() - started:.0f}s of {timeout}s)"
+            )
+            next_word += 5
         if target.host is None and target.kind == "service":
             target = resolve_target(project)
         if target.host is not None:
