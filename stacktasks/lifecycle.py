@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .errors import StackError
@@ -114,16 +116,69 @@ def run_tests(project: Project, args: str, service: str | None, *, colour: bool)
 @dataclass
 class ResetResult:
     backup: BackupResult | None
+    kept: list[str]
+    removed: list[str]
 
 
-def reset_stack(project: Project, *, rmi: bool, backup: bool) -> ResetResult:
-    """down -v (and --rmi local), after the confirmation and, unless told not to, a backup."""
+#: Where data services keep their data: a bind mount there holds data, not source code.
+DATA_TARGETS = (
+    "/var/lib/postgresql",
+    "/data",
+    "/var/lib/mysql",
+    "/var/lib/redis",
+    "/bitnami",
+    "/var/lib/questdb",
+    "/var/lib/clickhouse",
+    "/var/lib/rabbitmq",
+    "/data/db",
+    "/usr/share/elasticsearch/data",
+)
+
+
+def data_bind_mounts(project: Project) -> list[tuple[str, Path]]:
+    """(service, host folder) of every bind mount that holds a data service's data: `down -v`
+    removes volumes, never these, so they come back on the next `up`."""
+    model = project.model()
+    found: list[tuple[str, Path]] = []
+    for service, definition in model.services.items():
+        for volume in definition.get("volumes") or []:
+            if not isinstance(volume, dict) or volume.get("type") != "bind":
+                continue
+            target = str(volume.get("target", ""))
+            holds_data = any(target == t or target.startswith(t + "/") for t in DATA_TARGETS)
+            if holds_data and volume.get("source"):
+                found.append((service, Path(str(volume["source"]))))
+    return found
+
+
+def reset_stack(project: Project, *, rmi: bool, backup: bool, bind_data: bool = False) -> ResetResult:
+    """down -v (and --rmi local), after the confirmation and, unless told not to, a backup.
+
+    Bind-mounted data folders are said to be kept; ``bind_data`` removes them too, behind the
+    typed confirmation that lists them.
+    """
     compose = project.compose()
+    mounts = data_bind_mounts(project)
+    shown = [f"{project.display_path(path)} ({service})" for service, path in mounts]
     what = "containers, networks and volumes" + (" and its built images" if rmi else "")
-    project.confirm(f"destroy project {project.confirmation_name()}: {what}")
+    if bind_data and mounts:
+        project.confirm(
+            f"destroy project {project.confirmation_name()}: {what}, and delete the folders {', '.join(shown)}",
+            protected=True,
+        )
+    else:
+        project.confirm(f"destroy project {project.confirmation_name()}: {what}")
     taken = backup_before_reset(project) if backup else None
     compose.run(*compose.down_args(volumes=True, rmi="local" if rmi else None))
-    return ResetResult(taken)
+    if not (bind_data and mounts):
+        if mounts:
+            project.runner.note(f"kept bind-mounted data: {', '.join(shown)} (reset --bind-data deletes it)")
+        return ResetResult(taken, shown, [])
+    for _, path in mounts:
+        project.runner.note(f"delete {path}")
+        if not project.dry and path.exists():
+            shutil.rmtree(path)
+    return ResetResult(taken, [], shown)
 
 
 def backup_before_reset(project: Project) -> BackupResult | None:

@@ -201,6 +201,13 @@ class Project:
     def root(self) -> Path:
         return self.settings.root
 
+    def display_path(self, path: Path) -> str:
+        """A path as its stack's files write it: relative to the project directory when inside it."""
+        try:
+            return "./" + str(path.relative_to(self.settings.directory))
+        except ValueError:
+            return str(path)
+
 
 def interactive_terminal() -> bool:
     """True when a person is at both ends: only then is a pty worth allocating."""

@@ -121,15 +121,20 @@ def rebuild(project: Project, services: str = "", pull: bool = False, wait: bool
         "yes": "confirm without asking (for scripts)",
         "rmi": "also remove the images built for this project (--rmi local)",
         "backup": "back up the database service first (default; --no-backup skips it)",
+        "bind-data": "also delete the data services' bind-mounted folders (asks for the project's name)",
     }
 )
-def reset(project: Project, yes: bool = False, rmi: bool = False, backup: bool = True) -> None:
+def reset(project: Project, yes: bool = False, rmi: bool = False, backup: bool = True, bind_data: bool = False) -> None:
     """Destroy the stack (containers, networks, volumes) after asking and backing up the database."""
     from ..lifecycle import reset_stack
 
-    result = reset_stack(project, rmi=rmi, backup=backup)
+    result = reset_stack(project, rmi=rmi, backup=backup, bind_data=bind_data)
     if result.backup:
         print(f"backup before reset: {shown_path(result.backup.path)} ({result.backup.tables} tables)")
+    if result.kept:
+        print(f"kept bind-mounted data (down -v never removes it): {', '.join(result.kept)}; --bind-data deletes it")
+    if result.removed:
+        print(f"deleted bind-mounted data: {', '.join(result.removed)}")
 
 
 @stack_task(

@@ -3,18 +3,23 @@
 set -eu
 : "${POSTGRES_USER:=postgres}"
 : "${POSTGRES_DB:=$POSTGRES_USER}"
-: "${POSTGRES_PASSWORD:?POSTGRES_PASSWORD must be set}"
+# As the official image: a password, or POSTGRES_HOST_AUTH_METHOD=trust (no password at all).
+if [ "${POSTGRES_HOST_AUTH_METHOD:-}" != trust ]; then
+  : "${POSTGRES_PASSWORD:?POSTGRES_PASSWORD must be set (or POSTGRES_HOST_AUTH_METHOD=trust)}"
+fi
+method=${POSTGRES_HOST_AUTH_METHOD:-scram-sha-256}
 mkdir -p "$PGDATA" /var/run/postgresql
 chown -R postgres:postgres "$PGDATA" /var/run/postgresql
 chmod 0700 "$PGDATA"
 if [ ! -s "$PGDATA/PG_VERSION" ]; then
   pwfile=$(mktemp)
-  printf '%s' "$POSTGRES_PASSWORD" > "$pwfile"
+  printf '%s' "${POSTGRES_PASSWORD:-}" > "$pwfile"
   chown postgres "$pwfile"
-  runuser -u postgres -- initdb -D "$PGDATA" -U "$POSTGRES_USER" --pwfile="$pwfile" \
-    --encoding=UTF8 --locale=C.UTF-8 --auth-local=trust --auth-host=scram-sha-256 >/dev/null
+  if [ -n "${POSTGRES_PASSWORD:-}" ]; then pw="--pwfile=$pwfile"; else pw=; fi
+  runuser -u postgres -- initdb -D "$PGDATA" -U "$POSTGRES_USER" $pw \
+    --encoding=UTF8 --locale=C.UTF-8 --auth-local=trust --auth-host="$method" >/dev/null
   rm -f "$pwfile"
-  echo "host all all all scram-sha-256" >> "$PGDATA/pg_hba.conf"
+  echo "host all all all $method" >> "$PGDATA/pg_hba.conf"
   runuser -u postgres -- pg_ctl -D "$PGDATA" -o "-c listen_addresses=''" -w start >/dev/null
   if [ "$POSTGRES_DB" != "postgres" ]; then
     runuser -u postgres -- psql -v ON_ERROR_STOP=1 -U "$POSTGRES_USER" -d postgres \
