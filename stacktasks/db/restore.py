@@ -106,10 +106,11 @@ def dump_to_restore(project: Project, file: str, latest: bool) -> Path:
     if len(given) != 1:
         raise StackError("which dump? give one file, or --latest", hint="inv db.backups lists them", code=USAGE)
     path = Path(given[0]).expanduser()
-    if not path.exists() and not path.is_absolute():
+    if not path.exists() and not path.is_absolute():  # a backup's name, with or without its suffix
         in_backups = backup_directory(project) / path
-        if in_backups.exists():
-            return in_backups
+        for candidate in (in_backups, *(in_backups.with_name(path.name + s) for s in dumpfiles.SUFFIX.values())):
+            if candidate.is_file():
+                return candidate
     return path.resolve()
 
 

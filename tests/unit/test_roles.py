@@ -68,12 +68,17 @@ def test_a_stack_with_no_database_has_no_db_role() -> None:
 
 
 def test_an_image_only_app_with_a_product_name_is_found_by_what_it_does() -> None:
-    m = model({
-        "storefront": {"image": "ghcr.io/example/storefront:7", "depends_on": {"postgres": {}},
-                       "ports": [{"published": "3300", "target": 3000}]},
-        "postgres": {"image": "postgres:16-alpine"},
-        "mailer": {"image": "ghcr.io/example/mailer:1", "depends_on": {"postgres": {}}},
-    })
+    m = model(
+        {
+            "storefront": {
+                "image": "ghcr.io/example/storefront:7",
+                "depends_on": {"postgres": {}},
+                "ports": [{"published": "3300", "target": 3000}],
+            },
+            "postgres": {"image": "postgres:16-alpine"},
+            "mailer": {"image": "ghcr.io/example/mailer:1", "depends_on": {"postgres": {}}},
+        }
+    )
     found = resolve_roles(resolve(Path(".")), m)
     assert found.app.service == "storefront"
     assert found.app.reason == "compose model: depends on postgres and publishes port 3300"

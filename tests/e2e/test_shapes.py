@@ -1,0 +1,187 @@
+"""End-to-end: the real-world shapes of examples/shapes under a real engine, as a new user runs them.
+
+Each test copies one shape, names its compose project, moves its ports out of the way, and runs
+what failed on stacks of that shape before: a database named `postgres`, credentials kept in the
+stack's own services, hard-coded ports already taken, a database still initialising right after
+`up`, bind-mounted data, an image that cannot be had.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import REPO, engine_missing, remove_stack, require, run_inv
+
+SHAPES = REPO / "examples" / "shapes"
+
+
+@pytest.fixture()
+def shape(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Path, dict[str, str]]]:
+    """A copy of one shape (the parameter) with its own compose project name and ports."""
+    require(engine_missing())
+    name, ports = request.param
+    project = tmp_path / name
+    shutil.copytree(SHAPES / name, project)
+    env = {"INVOKE_STACKTASKS_PROJECT_NAME": f"stacktasks-shape-{name}", **ports}
+    yield project, env
+    remove_stack(env["INVOKE_STACKTASKS_PROJECT_NAME"], project)
+
+
+def shaped(name: str, **ports: str) -> pytest.MarkDecorator:
+    return pytest.mark.parametrize("shape", [(name, ports)], ids=[name], indirect=True)
+
+
+def inv(project: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    result = run_inv(project, *args, env=env)
+    assert result.returncode == 0, f"inv {' '.join(args)}:\n{result.stdout}\n{result.stderr}"
+    return result
+
+
+def compose(project: Path, env: dict[str, str], *args: str) -> str:
+    name = env["INVOKE_STACKTASKS_PROJECT_NAME"]
+    result = subprocess.run(
+        ["docker", "compose", "-p", name, *args], cwd=project, capture_output=True, text=True, env={**os.environ, **env}
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+@shaped("social", WEB_PORT="29300")
+def test_a_database_named_postgres_backs_up_restores_and_undoes(shape: tuple[Path, dict[str, str]]) -> None:
+    project, env = shape
+    made = inv(project, env, "env.init")
+    assert "generated: SECRET_KEY_BASE" in made.stdout
+    assert "fill in SMTP_PASSWORD: From your mail provider's dashboard." in made.stdout
+    inv(project, env, "up", "-s", "db")
+    psql = ["exec", "-T", "db", "psql", "-U", "postgres", "-d", "postgres", "-c"]
+    compose(project, env, *psql, "create table toots (id int); insert into toots select generate_series(1, 42)")
+    inv(project, env, "db.backup", "--name", "before")
+    compose(project, env, *psql, "delete from toots where id > 2")
+    restored = inv(project, env, "db.restore", "--yes", "--file", "before")
+    assert "into postgres" in restored.stdout
+    assert "42" in compose(project, env, *psql, "select count(*) from toots")
+    inv(project, env, "db.undo", "--yes")
+    assert " 2\n" in compose(project, env, *psql, "select count(*) from toots")
+
+
+@shaped("social", WEB_PORT="29301")
+def test_reset_says_which_bind_mounted_data_it_keeps_and_deletes_it_only_when_asked(
+    shape: tuple[Path, dict[str, str]],
+) -> None:
+    project, env = shape
+    inv(project, env, "env.init")
+    inv(project, env, "up")
+    assert (project / "postgres14" / "PG_VERSION").exists()
+    kept = inv(project, env, "reset", "--yes", "--no-backup")
+    assert "kept bind-mounted data (down -v never removes it): ./postgres14 (db), ./redis (redis)" in kept.stdout
+    assert (project / "postgres14" / "PG_VERSION").exists()
+    refused = run_inv(project, "reset", "--bind-data", "--no-backup", env=env)
+    assert refused.returncode == 3  # no terminal to type the project's name on, and no --yes
+    assert (project / "postgres14").exists()
+    deleted = inv(project, env, "reset", "--bind-data", "--no-backup", "--yes")
+    assert "deleted bind-mounted data: ./postgres14 (db), ./redis (redis)" in deleted.stdout
+    assert not (project / "postgres14").exists() and not (project / "redis").exists()
+
+
+@shaped("valkey-broker", API_PORT="29880")
+def test_a_password_the_broker_sets_for_itself_is_found_and_used(shape: tuple[Path, dict[str, str]]) -> None:
+    project, env = shape
+    inv(project, env, "up", "-s", "broker")
+    cli = ["exec", "-T", "-e", "REDISCLI_AUTH=broker-dev-91ab", "broker", "redis-cli"]
+    for key in ("ratelimit:a", "ratelimit:b", "session:c"):
+        compose(project, env, *cli, "SET", key, "1")
+    flushed = inv(project, env, "redis.flush-ratelimits")
+    assert "deleted 2 keys matching 'ratelimit:*'" in flushed.stdout
+    assert "broker-dev-91ab" not in flushed.stdout + flushed.stderr
+    assert compose(project, env, *cli, "DBSIZE").strip() == "1"
+
+
+@shaped("sidekiq", APP_PORT="29302")
+def test_a_password_interpolated_into_the_redis_command_is_used(shape: tuple[Path, dict[str, str]]) -> None:
+    project, env = shape
+    made = inv(project, env, "env.init")
+    assert "generated: SECRET_KEY_BASE, POSTGRES_PASSWORD, REDIS_PASSWORD" in made.stdout
+    assert "fill in MAPBOX_API_KEY: From the Mapbox dashboard (Account > Tokens)." in made.stdout
+    inv(project, env, "up", "-s", "redis")
+    password = next(
+        line.split("=", 1)[1]
+        for line in (project / ".env").read_text().splitlines()
+        if line.startswith("REDIS_PASSWORD=")
+    )
+    compose(
+        project, env, "exec", "-T", "-e", f"REDISCLI_AUTH={password}", "redis", "redis-cli", "SET", "ratelimit:x", "1"
+    )
+    flushed = inv(project, env, "redis.flush-ratelimits")
+    assert "deleted 1 keys matching 'ratelimit:*'" in flushed.stdout
+    assert (project / "data" / "redis").is_dir()
+
+
+@shaped("storefront")
+def test_a_hard_coded_port_that_is_taken_stops_up_before_anything_starts(shape: tuple[Path, dict[str, str]]) -> None:
+    project, env = shape
+    probe = subprocess.run(["redis-cli", "-p", "6379", "ping"], capture_output=True, text=True)
+    if probe.stdout.strip() != "PONG":
+        pytest.fail("this test needs the host Redis on 6379 that scripts/setup --for-tests starts")
+    result = run_inv(project, "up", env=env)
+    assert result.returncode == 1
+    assert "host ports already taken: 6379 (cache); nothing was started" in result.stderr
+    assert "it is written in docker-compose.yml:" in result.stderr
+    assert compose(project, env, "ps", "-a", "-q").strip() == ""
+
+
+@shaped("storefront")
+def test_the_database_named_only_in_the_apps_url_is_the_one_backed_up(shape: tuple[Path, dict[str, str]]) -> None:
+    project, env = shape
+    inv(project, env, "up", "-s", "postgres")
+    create = ["exec", "-T", "postgres", "psql", "-U", "storefront", "-d", "storefront", "-c"]
+    name = env["INVOKE_STACKTASKS_PROJECT_NAME"]
+    for _ in range(120):  # no healthcheck: up returns while Postgres initialises (and restarts once)
+        argv = ["docker", "compose", "-p", name, *create, "create database storefront_development"]
+        if subprocess.run(argv, cwd=project, capture_output=True).returncode == 0:
+            break
+        time.sleep(0.5)
+    made = inv(project, env, "db.backup")
+    assert "storefront_development-dev-" in made.stdout
+
+
+@shaped("vector-api", API_PORT="29801", DB_PORT="29533")
+def test_a_backup_right_after_up_waits_for_a_database_without_healthcheck(shape: tuple[Path, dict[str, str]]) -> None:
+    project, env = shape
+    inv(project, env, "up")
+    made = inv(project, env, "db.backup")
+    assert "accepts connections" in made.stderr
+    assert "backup: backups/vectors-dev-" in made.stdout
+
+
+@shaped("vector-api", API_PORT="29802", DB_PORT="29534")
+def test_an_image_that_cannot_be_had_is_not_reported_as_failed_tests(shape: tuple[Path, dict[str, str]]) -> None:
+    project, env = shape
+    compose_file = project / "compose.yaml"
+    compose_file.write_text(
+        compose_file.read_text().replace("ghcr.io/example/vector-api:0.9", "ghcr.io/example/gone:1")
+    )
+    result = run_inv(project, "test", env=env)
+    assert result.returncode == 1
+    assert "service api could not start: its image ghcr.io/example/gone:1 is not on this engine" in result.stderr
+    assert "tests failed" not in result.stderr
+
+
+@shaped("nested-envs", DJANGO_PORT="29803")
+def test_compose_file_from_the_env_file_and_credentials_from_nested_env_files(
+    shape: tuple[Path, dict[str, str]],
+) -> None:
+    project, env = shape
+    doctor = inv(project, env, "doctor", "--no-settings")
+    assert "docker-compose.local.yml" in doctor.stdout
+    assert "db role        postgres" in doctor.stdout
+    inv(project, env, "up", "-s", "postgres")
+    made = inv(project, env, "db.backup")
+    assert "backup: backups/shop-dev-" in made.stdout
+    assert "local-dev-only-3f9a" not in made.stdout + made.stderr
