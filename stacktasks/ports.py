@@ -84,10 +84,14 @@ def locate_port(files: Sequence[Path], port: int) -> tuple[str, str | None]:
 
 
 def require_free_ports(project: Project, services: Sequence[str] = ()) -> None:
+    """Refuse to start with a taken port; under dry-run, say that the real run would stop here."""
     from .errors import StackError
 
     taken, _ = taken_ports(project, services)
     if taken:
         first = taken[0]
         listed = ", ".join(f"{item.port} ({item.service})" for item in taken)
+        if project.dry:
+            project.runner.note(f"host ports already taken: {listed}: the real run stops here ({first.advice()})")
+            return
         raise StackError(f"host ports already taken: {listed}; nothing was started", hint=first.advice())

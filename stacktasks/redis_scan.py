@@ -214,6 +214,8 @@ def run_in_service(project: Project, target: RedisTarget, pattern: str, *, delet
         f"inside service {target.service}: SCAN + {verb} of {pattern!r} in database {target.db}, "
         "one bounded redis-cli EVAL step per batch"
     )
+    if delete:
+        runner.show(argv)  # it changes data: shown like every command that does
     result = runner.capture(argv, extra_env=auth_env(target), check=False)
     if result.returncode != 0:
         reason = runner.mask(result.stderr.strip().splitlines()[-1] if result.stderr.strip() else "")

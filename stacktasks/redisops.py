@@ -16,6 +16,7 @@ from .redis_scan import (
     auth_env,
     auth_names,
     count_matching,
+    in_service_argv,
     pattern_bytes,
     redis_py_packer,
     run_in_service,
@@ -147,6 +148,9 @@ def flush_ratelimits(
         project.runner.note(
             f"SCAN MATCH {' / '.join(patterns)} COUNT {SCAN_COUNT} + pipelined UNLINK in {target.display()}"
         )
+        if project.dry and target.in_service:
+            for pattern in patterns:  # what the real run would run, shown; the count below only reads
+                project.runner.show(in_service_argv(project, target, pattern, delete=True))
         try:
             return FlushReport(counted=count_patterns(project, target, patterns))
         except StackError as error:

@@ -10,6 +10,7 @@ remote host or ``kubectl exec`` would also implement.
 from __future__ import annotations
 
 import contextlib
+import os
 import shlex
 import signal
 import subprocess
@@ -121,6 +122,35 @@ class Child:
             self.stop()
 
 
+class PlannedChild(Child):
+    """What ``Runner.start`` gives under dry-run: the command was shown, nothing runs; its stdin
+    swallows what is written, its stdout is empty, and it "exits" 0."""
+
+    def __init__(self, argv: Sequence[str], runner: Runner, what: str) -> None:
+        import io
+
+        self.argv = list(argv)
+        self.runner = runner
+        self.what = what
+        self.tail = None
+        self._stdin: IO[bytes] = open(os.devnull, "wb")  # noqa: SIM115 - closed by stop() or the caller
+        self._stdout: IO[bytes] = io.BytesIO()
+
+    @property
+    def stdin(self) -> IO[bytes]:
+        return self._stdin
+
+    @property
+    def stdout(self) -> IO[bytes]:
+        return self._stdout
+
+    def wait(self, *, check: bool = True) -> int:
+        return 0
+
+    def stop(self) -> None:
+        self._stdin.close()
+
+
 @dataclass
 class Runner:
     """Runs commands in ``cwd`` with ``env``; ``mask`` hides secrets in what it prints."""
@@ -212,8 +242,11 @@ class Runner:
         """Start a child whose binary streams the caller wires up; its stderr is kept for errors.
 
         ``extra_env`` is where secrets go (PGPASSWORD): the child sees them, argv and logs never do.
+        Under dry-run the command is shown and a ``PlannedChild`` stands in for it.
         """
         self.show(argv)
+        if self.dry:
+            return PlannedChild(argv, self, what or argv[0])
         try:
             process = subprocess.Popen(
                 list(argv),

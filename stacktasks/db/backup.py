@@ -121,7 +121,8 @@ def dump_database(
     first = backup_path(project, target, name, fmt, reason)
     if project.runner.dry:
         client = choose_client(project, target, None)
-        project.runner.show(client.argv("pg_dump", [*format_args(project, fmt), "--snapshot=<exported>"]))
+        argv = client.argv("pg_dump", [*format_args(project, fmt), "--snapshot=EXPORTED-AT-RUN-TIME"], watched=client.can_watch())
+        project.runner.show(argv)
         project.runner.note(
             f"stream it to {dumpfiles.partial_path(first)} (created O_EXCL, 0600), fsync, link it to {first}, "
             f"write {dumpfiles.manifest_path(first).name}"

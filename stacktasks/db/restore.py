@@ -160,13 +160,12 @@ def confirmation(target: DbTarget, plan: RestorePlan, by_swap: bool) -> str:
 
 
 def show_dry_plan(project: Project, target: DbTarget, client: PgClient, plan: RestorePlan) -> None:
+    """The restore's own steps under dry-run: the same commands, shown and not run (a plain dump is
+    checked all the same); the database work as notes."""
     runner = project.runner
     scratch = aside_name(target.dbname, "__restoring")
     runner.note(f"create database {scratch}; restore {plan.path.name} ({plan.format.describe()}) into it")
-    if plan.format.kind == "plain":
-        runner.show(client.argv("psql", PSQL_ARGS, dbname=scratch, stdin=True))
-    else:
-        runner.show(client.argv("pg_restore", restore_args(plan.jobs), dbname=scratch))
+    load_dump(project, client, plan, scratch)
     if plan.manifest:
         runner.note(f"check the row counts of {len(plan.manifest.get('tables', {}))} tables against the manifest")
     runner.note(

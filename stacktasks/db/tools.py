@@ -162,7 +162,9 @@ def file_in_service(runner: Runner, compose: Compose, service: str, path: Path, 
     import secrets
 
     if not compose.container_ids([service]):
-        raise StackError(f"service {service} is not running", hint=f"inv up -s {service}")
+        if not runner.dry:
+            raise StackError(f"service {service} is not running", hint=f"inv up -s {service}")
+        runner.note(f"service {service} is not running: the real run stops here (inv up -s {service})")
     inside = f"{leftover_prefix(database)}{secrets.token_hex(4)}{''.join(path.suffixes[-1:])}"
     write = compose.exec_argv(service, ["sh", "-c", 'umask 077 && cat > "$1"', "sh", inside])
     remove = compose.exec_argv(service, ["rm", "-f", inside])

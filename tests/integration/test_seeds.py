@@ -26,9 +26,9 @@ OPERATIONS = [
         "cloud-django",
         "docker-compose exec api uv run python manage.py migrate",
         "db.migrate",
-        "docker compose exec -T api uv run python manage.py migrate",
+        "docker compose run --rm -T api uv run python manage.py migrate",
     ),
-    ("cloud-django", "docker-compose exec api uv run pytest", "test", "docker compose exec -T api uv run pytest"),
+    ("cloud-django", "docker-compose exec api uv run pytest", "test", "docker compose run --rm -T api uv run pytest"),
     ("cloud-django", "docker-compose build --no-cache api", "rebuild -s api", "docker compose build --no-cache api"),
     (
         "cloud-django",
@@ -84,13 +84,13 @@ OPERATIONS = [
         "reasonflow",
         "docker compose exec backend alembic upgrade head",
         "db.migrate",
-        "docker compose exec -T backend alembic upgrade head",
+        "docker compose run --rm -T backend alembic upgrade head",
     ),
     (
         "reasonflow",
         'docker compose exec backend alembic revision --autogenerate -m "description"',
         "db.makemigrations -m description",
-        "docker compose exec -T backend alembic revision --autogenerate -m description",
+        "docker compose run --rm -T backend alembic revision --autogenerate -m description",
     ),
     (
         "reasonflow",
@@ -139,8 +139,9 @@ OPERATIONS = [
         "procgenie",
         "docker compose exec postgres pg_dump -U procgenie procgenie_dev > backup.sql",
         "db.backup",
-        "docker compose -f docker-compose.yml exec -T -e PGPASSWORD postgres pg_dump -U procgenie -d procgenie_dev "
-        "-Fc -Z 1 '--snapshot=<exported>'",
+        "docker compose -f docker-compose.yml exec -T -e PGPASSWORD -e STACKTASKS_WATCHDOG postgres sh -c "
+        "'eval \"$STACKTASKS_WATCHDOG\"' stacktasks-watchdog '' pg_dump -U procgenie -d procgenie_dev "
+        "-Fc -Z 1 --snapshot=EXPORTED-AT-RUN-TIME",
     ),
     (
         "procgenie",
@@ -177,6 +178,9 @@ def seeds(tmp_path_factory: pytest.TempPathFactory) -> Path:
     OPERATIONS,
     ids=[f"{seed}: {task}" for seed, _, task, _ in OPERATIONS],
 )
+# No stack runs in this tier, and --dry says what the real run would do: where a seed documents
+# `exec`, the plan is a one-off container (`run --rm`); with the app up it is `exec`, as
+# tests/e2e/test_dry_runs.py shows against the real runs.
 def test_each_documented_operation_runs_through_stacktasks(
     seeds: Path,
     seed: str,

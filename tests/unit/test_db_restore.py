@@ -36,6 +36,8 @@ def test_the_dry_run_plans_the_scratch_restore_and_the_swap(
     assert restore_database(project_on(tmp_path, recorder, dry=True), tmp_path / "a.dump") is None
     plan = capsys.readouterr().out
     assert "create database shop__restoring" in plan
-    assert "exec -T -e PGPASSWORD db pg_restore -U shop -d shop__restoring" in plan
+    assert "exec -T db sh -c 'umask 077 && cat > \"$1\"' sh /tmp/stacktasks-restore-shop-" in plan  # the copy in
+    assert "stacktasks-watchdog /tmp/stacktasks-restore-shop-" in plan
+    assert "pg_restore -U shop -d shop__restoring --no-owner --no-acl --exit-on-error --jobs=" in plan
     assert "rename it to shop__undo and shop__restoring to shop" in plan
     assert recorder.changed() == []
