@@ -121,7 +121,8 @@ def dump_database(
     first = backup_path(project, target, name, fmt, reason)
     if project.runner.dry:
         client = choose_client(project, target, None)
-        argv = client.argv("pg_dump", [*format_args(project, fmt), "--snapshot=EXPORTED-AT-RUN-TIME"], watched=client.can_watch())
+        args = [*format_args(project, fmt), "--snapshot=EXPORTED-AT-RUN-TIME"]
+        argv = client.argv("pg_dump", args, watched=client.can_watch())
         project.runner.show(argv)
         project.runner.note(
             f"stream it to {dumpfiles.partial_path(first)} (created O_EXCL, 0600), fsync, link it to {first}, "
