@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -245,3 +246,26 @@ def test_without_hiredis_redis_pys_own_encoding_deletes_the_same_keys(
     deleted = unlink_matching(main, b"ratelimit:*", pack=redis_py_packer(main))
     left = sorted(set(main.scan_iter()) - set(NOT_MATCHING))
     assert (deleted, left) == (20_000 + len(AWKWARD_MATCHING), [])
+
+
+def test_a_query_db_url_flushes_that_database_and_only_it(
+    server: tuple[redis.Redis, redis.Redis], tmp_path: Path
+) -> None:
+    main, other = server
+    main.set(b"a", b"1")
+    other.set(b"b", b"1")
+    project = project_for(tmp_path / "q", f"{HOST_URL}?db={DB}")  # redis-py reads ?db=, and so do we
+    result = run_inv(project, "redis.flush", "--yes")
+    assert result.returncode == 0, result.stderr
+    assert f"/{DB}" in result.stdout
+    assert main.dbsize() == 0 and other.dbsize() == 1
+
+
+def test_rediss_against_a_server_without_tls_fails_fast_with_a_hint(tmp_path: Path) -> None:
+    require(server_missing())
+    project = project_for(tmp_path / "t", HOST_URL.replace("redis://", "rediss://") + "/0")
+    started = time.monotonic()
+    result = run_inv(project, "redis.count", "x*", timeout=60)
+    assert time.monotonic() - started < 20
+    assert result.returncode == 1
+    assert "rediss:// needs a server that speaks TLS" in result.stderr

@@ -423,14 +423,3 @@ def test_a_password_with_an_unencoded_at_sign_is_hidden_whole(tmp_path: Path) ->
     assert result.returncode == 0
     assert "w0rd" not in result.stdout and "ss@" not in result.stdout
     assert "postgresql://app:***@db.example:5432/app" in result.stdout
-
-
-def test_rediss_against_a_server_without_tls_fails_fast_with_a_hint(tmp_path: Path) -> None:
-    from tests.helpers import env_project
-
-    project = env_project(tmp_path / "p", {"REDIS_URL": "rediss://127.0.0.1:6379/0"})
-    started = time.monotonic()
-    result = run_inv(project, "redis.count", "x*", timeout=60)
-    assert time.monotonic() - started < 20
-    assert result.returncode == 1
-    assert "rediss:// needs a server that speaks TLS" in result.stderr

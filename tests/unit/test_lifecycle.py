@@ -59,3 +59,12 @@ def test_reset_starts_a_stopped_database_with_a_volume_to_back_it_up(tmp_path: P
 def test_a_protected_stage_asks_for_the_compose_project_name(tmp_path: Path, recorder: RecordingRunner) -> None:
     project = project_on(tmp_path, recorder, pyproject='[tool.stacktasks]\nstage = "prod"\n')
     assert project.confirmation_name() == "shop"
+
+
+def test_rebuilding_an_image_only_service_pulls_it_and_says_so(tmp_path: Path, recorder: RecordingRunner) -> None:
+    from stacktasks.lifecycle import rebuild
+
+    rebuild(project_on(tmp_path, recorder, yes=True), ["redis"], pull=False, wait=False)
+    assert recorder.changed()[0] == ["docker", "compose", "pull", "redis"]
+    assert "redis has no build section: pulling its image instead" in recorder.notes
+    assert not any("build" in argv for argv in recorder.changed())
