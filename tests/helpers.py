@@ -7,7 +7,8 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -120,3 +121,24 @@ def started_stack(project: Path, env: dict[str, str], *up_args: str) -> Iterator
         yield project
     finally:
         remove_stack(env["INVOKE_STACKTASKS_PROJECT_NAME"], project)
+
+
+def start_inv(project: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    """`inv ARGS` started in ``project`` and left running (to be signalled), no terminal."""
+    return subprocess.Popen(
+        [INV, *args],
+        cwd=project,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 60) -> None:
+    """Poll until ``condition`` holds (the state under test was reached), or fail."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "the state under test was never reached"
+        time.sleep(0.02)

@@ -3,8 +3,10 @@ compare two databases (tables' contents, sequences, extensions)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -135,3 +137,22 @@ def url_project(root: Path, url: str, pyproject: str = "") -> Path:
     from tests.helpers import env_project
 
     return env_project(root, {"DATABASE_URL": url}, pyproject)
+
+
+@contextlib.contextmanager
+def owned_by_a_role_without_createdb(role: str, tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """The sample database owned by ``role`` (login, no CREATEDB: restores go in place) and a URL
+    project connecting as it; both removed afterwards."""
+    name = new_database_name()
+    with admin() as conn:
+        conn.execute(sql.SQL("drop role if exists {}").format(sql.Identifier(role)))
+        conn.execute(
+            sql.SQL("create role {} login nocreatedb nosuperuser password 'owner-pw'").format(sql.Identifier(role))
+        )
+    try:
+        create_sample_database(name, owner=role, password="owner-pw")
+        yield name, url_project(tmp_path / "p", url_for(name, user=role, password="owner-pw"))
+    finally:
+        drop_databases(name)
+        with admin() as conn:
+            conn.execute(sql.SQL("drop role if exists {}").format(sql.Identifier(role)))

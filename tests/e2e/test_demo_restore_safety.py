@@ -6,17 +6,15 @@ pg_restore or pg_dump running there, no copy of the dump in its /tmp, and a whol
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
 
-from tests.helpers import INV, copy_demo, engine_missing, require, run_inv, started_stack
+from tests.helpers import copy_demo, engine_missing, require, run_inv, start_inv, started_stack, wait_until
 
 PROJECT = "stacktasks-e2e-safety"
 PORTS = {"APP_PORT": "29100", "DB_PORT": "29532", "REDIS_PORT": "29479"}
@@ -33,25 +31,6 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         with psycopg.connect(f"{URL}/demo", autocommit=True) as conn:
             conn.execute(f"create table bulk as select i, md5(i::text) as note from generate_series(1, {ROWS}) i")
         yield started
-
-
-def start(project: Path, *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [INV, *args],
-        cwd=project,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, **ENV},
-    )
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "the state under test was never reached"
-        time.sleep(0.02)
 
 
 def running(query_start: str, database: str) -> bool:
@@ -95,7 +74,7 @@ def test_sigkill_mid_restore_leaves_no_pg_restore_and_no_dump_copy_in_the_servic
     dump = backup(demo, "whole")
     with psycopg.connect(f"{URL}/demo", autocommit=True) as conn:
         conn.execute("delete from bulk where i > 10")
-    restore = start(demo, "db.restore", "--yes", "--file", str(dump))
+    restore = start_inv(demo, "db.restore", "--yes", "--file", str(dump), env=ENV)
     wait_until(lambda: running("copy", "demo__restoring"))
     restore.send_signal(signal.SIGKILL)
     restore.communicate(timeout=30)
@@ -109,7 +88,7 @@ def test_sigkill_mid_restore_leaves_no_pg_restore_and_no_dump_copy_in_the_servic
 
 
 def test_sigterm_mid_backup_ends_pg_dump_in_the_service_and_leaves_no_partial(demo: Path) -> None:
-    backup_run = start(demo, "db.backup", "--name", "interrupted", "--format", "plain")
+    backup_run = start_inv(demo, "db.backup", "--name", "interrupted", "--format", "plain", env=ENV)
     wait_until(lambda: running("copy", "demo"))
     backup_run.send_signal(signal.SIGTERM)
     _, stderr = backup_run.communicate(timeout=30)
@@ -125,7 +104,7 @@ def test_sigint_while_the_database_is_closed_reopens_it_in_service_mode(demo: Pa
         conn.execute("delete from bulk where i > 20")
     with psycopg.connect(f"{URL}/postgres") as holder:  # a lock the swap has to wait for
         holder.execute("comment on database demo is 'held'")
-        restore = start(demo, "db.restore", "--yes", "--file", str(dump))
+        restore = start_inv(demo, "db.restore", "--yes", "--file", str(dump), env=ENV)
 
         def closed() -> bool:
             with psycopg.connect(f"{URL}/postgres") as conn:

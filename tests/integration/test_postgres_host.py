@@ -294,13 +294,7 @@ def test_pg_dump_killed_mid_stream_leaves_no_complete_looking_file(database: tup
 
 def test_a_role_that_may_not_create_databases_restores_in_place_after_a_safety_dump(tmp_path: Path) -> None:
     require(pg.server_missing())
-    name = pg.new_database_name()
-    with pg.admin() as conn:
-        conn.execute("drop role if exists st_owner")
-        conn.execute("create role st_owner login nocreatedb nosuperuser password 'owner-pw'")
-    try:
-        pg.create_sample_database(name, owner="st_owner", password="owner-pw")
-        project = pg.url_project(tmp_path / "p", pg.url_for(name, user="st_owner", password="owner-pw"))
+    with pg.owned_by_a_role_without_createdb("st_owner", tmp_path) as (name, project):
         before = pg.fingerprint(name)
         dump = backup(project)
         pg.execute(name, "delete from billing.invoices where customer_id > 10; delete from customers where id > 10")
@@ -312,10 +306,6 @@ def test_a_role_that_may_not_create_databases_restores_in_place_after_a_safety_d
         undo = run_inv(project, "db.undo", "--yes")
         assert undo.returncode == 0, undo.stderr
         assert pg.scalar(name, "select count(*) from customers") == 10
-    finally:
-        pg.drop_databases(name)
-        with pg.admin() as conn:
-            conn.execute("drop role if exists st_owner")
 
 
 def test_a_transaction_pooler_url_is_refused_with_the_way_out(tmp_path: Path) -> None:

@@ -11,14 +11,14 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from psycopg import sql
 
 from tests import pg
-from tests.helpers import INV, require, run_inv
+from tests.helpers import require, run_inv, start_inv, wait_until
 
 ROWS = 1_500_000
 BULK = f"create table bulk as select i, md5(i::text) as note from generate_series(1, {ROWS}) i"
@@ -58,24 +58,6 @@ def backup(project: Path, *args: str) -> Path:
     return max(made, key=lambda p: p.stat().st_mtime_ns)
 
 
-def start(project: Path, *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [INV, *args],
-        cwd=project,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "the state under test was never reached"
-        time.sleep(0.02)
-
-
 def closed(name: str) -> bool:
     with pg.admin() as conn:
         row = conn.execute("select not datallowconn from pg_database where datname = %s", [name]).fetchone()
@@ -99,7 +81,7 @@ def test_a_signal_while_loading_leaves_the_old_database_and_the_next_restore_wor
     dump = backup(project)
     pg.execute(name, "delete from bulk where i > 10")
     old = pg.fingerprint(name)
-    restore = start(project, "db.restore", "--yes", "--file", str(dump))
+    restore = start_inv(project, "db.restore", "--yes", "--file", str(dump))
     wait_until(lambda: copying_into(f"{name}__restoring"))
     restore.send_signal(signum)
     _, stderr = restore.communicate(timeout=60)
@@ -125,7 +107,7 @@ def test_a_signal_while_the_database_is_closed_for_the_swap_reopens_it(
     with pg.admin() as holder:  # another session's lock on the database: the swap waits on it
         holder.autocommit = False
         holder.execute(sql.SQL("comment on database {} is 'held'").format(sql.Identifier(name)))
-        restore = start(project, "db.restore", "--yes", "--file", str(dump))
+        restore = start_inv(project, "db.restore", "--yes", "--file", str(dump))
         wait_until(lambda: closed(name))
         restore.send_signal(signum)
         _, stderr = restore.communicate(timeout=60)
@@ -155,7 +137,7 @@ def test_a_signal_during_undo_leaves_one_whole_database_under_each_name(database
     with pg.admin() as holder:
         holder.autocommit = False
         holder.execute(sql.SQL("comment on database {} is 'held'").format(sql.Identifier(f"{name}__undo")))
-        undo = start(project, "db.undo", "--yes")
+        undo = start_inv(project, "db.undo", "--yes")
         wait_until(lambda: closed(name))
         undo.send_signal(signal.SIGKILL)
         undo.communicate(timeout=60)
@@ -169,7 +151,7 @@ def test_a_signal_during_undo_leaves_one_whole_database_under_each_name(database
 def test_two_restores_at_once_the_second_is_refused_while_the_first_runs(big_database: tuple[str, Path]) -> None:
     name, project = big_database
     dump = backup(project)
-    first = start(project, "db.restore", "--yes", "--file", str(dump))
+    first = start_inv(project, "db.restore", "--yes", "--file", str(dump))
     wait_until(lambda: f"{name}__restoring" in pg.databases())
     second = run_inv(project, "db.restore", "--yes", "--file", str(dump))
     assert second.returncode == 1
@@ -181,13 +163,7 @@ def test_two_restores_at_once_the_second_is_refused_while_the_first_runs(big_dat
 def test_in_place_a_cut_custom_dump_rolls_back_every_drop(tmp_path: Path) -> None:
     """The role may not create databases: pg_restore --clean | psql, where a cut dump used to commit."""
     require(pg.server_missing())
-    name = pg.new_database_name()
-    with pg.admin() as conn:
-        conn.execute("drop role if exists st_owner")
-        conn.execute("create role st_owner login nocreatedb nosuperuser password 'owner-pw'")
-    try:
-        pg.create_sample_database(name, owner="st_owner", password="owner-pw")
-        project = pg.url_project(tmp_path / "p", pg.url_for(name, user="st_owner", password="owner-pw"))
+    with pg.owned_by_a_role_without_createdb("st_owner", tmp_path) as (name, project):
         dump = backup(project, "--name", "whole")
         before = pg.fingerprint(name)
         data = dump.read_bytes()
@@ -196,26 +172,16 @@ def test_in_place_a_cut_custom_dump_rolls_back_every_drop(tmp_path: Path) -> Non
         result = run_inv(project, "db.restore", "--yes", "--file", str(cut))
         assert result.returncode != 0
         assert pg.fingerprint(name) == before  # every table still full: nothing was committed
-    finally:
-        pg.drop_databases(name)
-        with pg.admin() as conn:
-            conn.execute("drop role if exists st_owner")
 
 
 def test_in_place_sigkill_mid_load_commits_nothing(tmp_path: Path) -> None:
     require(pg.server_missing())
-    name = pg.new_database_name()
-    with pg.admin() as conn:
-        conn.execute("drop role if exists st_owner2")
-        conn.execute("create role st_owner2 login nocreatedb nosuperuser password 'owner-pw'")
-    try:
-        pg.create_sample_database(name, owner="st_owner2", password="owner-pw")
+    with pg.owned_by_a_role_without_createdb("st_owner2", tmp_path) as (name, project):
         pg.execute(name, f"set role st_owner2; {BULK}")  # a plain restore of it takes seconds
-        project = pg.url_project(tmp_path / "p", pg.url_for(name, user="st_owner2", password="owner-pw"))
         dump = backup(project, "--format", "plain", "--name", "plain")
         pg.execute(name, "delete from bulk where i > 10")
         before = pg.fingerprint(name)
-        restore = start(project, "db.restore", "--yes", "--file", str(dump))
+        restore = start_inv(project, "db.restore", "--yes", "--file", str(dump))
         wait_until(lambda: copying_into(name))
         restore.send_signal(signal.SIGKILL)
         restore.communicate(timeout=30)
@@ -224,11 +190,7 @@ def test_in_place_sigkill_mid_load_commits_nothing(tmp_path: Path) -> None:
         again = run_inv(project, "db.restore", "--yes", "--file", str(dump))  # plain, in place, whole
         assert again.returncode == 0, again.stderr
         assert pg.scalar(name, "select count(*) from bulk") == ROWS
-    finally:
-        pg.drop_databases(name)
-        with pg.admin() as conn:
-            conn.execute("drop owned by st_owner2")
-            conn.execute("drop role if exists st_owner2")
+        pg.execute(name, "drop table bulk")  # owned by the role, which goes next
 
 
 # -- hostile and foreign dumps -----------------------------------------------------------------
@@ -328,7 +290,7 @@ def test_a_dump_of_another_database_is_restored_and_said_plainly(database: tuple
 
 def test_two_backups_started_together_both_land_with_distinct_names(database: tuple[str, Path]) -> None:
     _, project = database
-    runs = [start(project, "db.backup") for _ in range(2)]
+    runs = [start_inv(project, "db.backup") for _ in range(2)]
     outputs = [run.communicate(timeout=120) for run in runs]
     assert [run.returncode for run in runs] == [0, 0], outputs
     dumps = sorted(p.name for p in (project / "backups").glob("*.dump"))
