@@ -11,10 +11,10 @@ import json
 import re
 import subprocess
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from .compose_files import COMPOSE_FILE_NAMES as COMPOSE_FILE_NAMES  # re-exported
 from .compose_files import compose_file_paths, raise_file_problems, raise_missing_files, stage_files
@@ -22,6 +22,9 @@ from .compose_model import ComposeModel as ComposeModel  # re-exported: the mode
 from .errors import StackError
 from .runner import Runner
 from .settings import Settings
+
+if TYPE_CHECKING:
+    from .engine import Engine
 
 CANDIDATES: tuple[tuple[str, ...], ...] = (("docker", "compose"), ("docker-compose",))
 
@@ -78,6 +81,7 @@ class Compose:
     version: ComposeVersion
     files: list[str] = field(default_factory=list)
     project_name: str | None = None
+    engine: Callable[[], Engine] | None = None  # where the engine is: how its published ports are reached
     _model: ComposeModel | None = None
 
     def __post_init__(self) -> None:
@@ -172,20 +176,21 @@ class Compose:
         *,
         published_only: bool = False,
     ) -> tuple[str, int] | None:
-        """Where the host reaches ``service``'s ``container_port``; None when it isn't running.
+        """Where this machine reaches ``service``'s ``container_port``; None when it cannot.
 
-        The published port when there is one (``compose port``), else (unless ``published_only``)
-        the container's own address on its network, which a Linux host can reach directly.
+        The published port (``compose port``) as the engine's place allows (engine.py: loopback for
+        a local engine, the engine's host for a tcp one, nothing for ssh); else, unless
+        ``published_only``, the container's own address, which only a local Linux engine offers.
         """
+        from .engine import Engine
+
+        engine = self.engine() if self.engine else Engine("unix:///var/run/docker.sock", None, "default")
         result = self.runner.capture(self.port_argv(service, container_port), check=False)
         text = result.stdout.strip().splitlines()[0] if result.returncode == 0 and result.stdout.strip() else ""
         host, _, port = text.rpartition(":")
         if port.isdigit() and int(port) > 0:
-            host = host.strip("[]")
-            if host in ("", "0.0.0.0", "::"):  # noqa: S104 - a wildcard bind, reached on loopback
-                host = "127.0.0.1"
-            return host, int(port)
-        if published_only:
+            return engine.reach(host.strip("[]"), int(port))
+        if published_only or not engine.local:
             return None
         ids = self.container_ids([service])
         if not ids:

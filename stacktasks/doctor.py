@@ -45,31 +45,29 @@ def check_compose(project: Project) -> Check:
 
 
 def check_engine(project: Project) -> Check:
-    """Ask the engine itself through the docker SDK, as DOCKER_HOST / the context point."""
+    """Ask the engine itself, through the docker CLI (which follows contexts; the SDK does not)."""
     try:
-        import docker
-        from docker.errors import DockerException
-    except ImportError:  # pragma: no cover - a runtime dependency
-        return Check("engine", "engine", False, "the docker SDK is not installed", "pip install docker")
-    try:
-        client = docker.from_env(timeout=5, environment=project.runner.env)
-        client.ping()
-        version = client.version()
-        info = client.info()
-    except DockerException as error:
+        engine = project.engine
+    except StackError as error:
+        return Check("engine", "engine", False, error.message, error.hint or "")
+    fmt = "{{.ServerVersion}}|{{.Driver}}|{{.ContainersRunning}}|{{.ID}}"
+    result = project.runner.capture(["docker", "info", "--format", fmt], check=False, timeout=30)
+    parts = result.stdout.strip().split("|")
+    if result.returncode != 0 or len(parts) != 4 or not parts[0]:
+        reason = project.runner.mask(result.stderr.strip().splitlines()[-1] if result.stderr.strip() else "no answer")
         return Check(
             "engine",
             "engine",
             False,
-            f"not reachable: {project.runner.mask(str(error))}",
-            "start the engine (systemctl start docker, or dockerd &) or check DOCKER_HOST",
+            f"not reachable at {engine.describe()}: {reason}",
+            "start the engine (systemctl start docker, or dockerd &), or check DOCKER_HOST / docker_context",
         )
+    version, driver, running, _ = parts
     return Check(
         "engine",
         "engine",
         True,
-        f"Docker {version.get('Version', '?')} ({info.get('Driver', '?')} storage, "
-        f"{info.get('ContainersRunning', 0)} containers running)",
+        f"Docker {version} ({driver} storage, {running} containers running) at {engine.describe()}",
     )
 
 
@@ -124,6 +122,8 @@ def check_ports(project: Project) -> Check:
     """Host ports the stack publishes that something else already holds (up would fail on them)."""
     from .ports import taken_ports
 
+    if not project.engine.local:
+        return Check("host-ports", "host ports", True, "not checked: the engine publishes them on its own machine")
     try:
         taken, free = taken_ports(project)
     except StackError as error:
@@ -139,6 +139,8 @@ LOW_DISK = 2_000_000_000
 
 
 def check_engine_disk(project: Project) -> Check:
+    if not project.engine.local:
+        return Check("engine-disk", "engine disk", True, "not checked: the engine's disk is on its own machine")
     result = project.runner.capture(["docker", "info", "--format", "{{.DockerRootDir}}"], check=False)
     root = result.stdout.strip()
     if result.returncode != 0 or not root:

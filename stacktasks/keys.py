@@ -10,6 +10,7 @@ from typing import Any
 COLLECTION_KEY = "stacktasks_collection"
 
 SETTING_KEYS = (
+    "docker_context",
     "compose_command",
     "compose_files",
     "project_name",

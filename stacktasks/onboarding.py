@@ -91,7 +91,12 @@ def published_urls(project: Project) -> list[str]:
         if service not in running:
             continue
         for _, published, target in model.published_ports(service):
-            address = compose.host_address(service, target, published_only=True) or ("127.0.0.1", published)
+            address = compose.host_address(service, target, published_only=True)
+            if address is None:  # a remote engine's port, bound where this machine cannot reach
+                urls.append(
+                    f"{service}: port {published} is published on the engine's machine, not reachable from here"
+                )
+                continue
             host, port = address
             role = roles.get(service)
             if role == "db":

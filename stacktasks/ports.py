@@ -87,6 +87,8 @@ def require_free_ports(project: Project, services: Sequence[str] = ()) -> None:
     """Refuse to start with a taken port; under dry-run, say that the real run would stop here."""
     from .errors import StackError
 
+    if not project.engine.local:
+        return  # its ports are on its own machine: compose reports a conflict there
     taken, _ = taken_ports(project, services)
     if taken:
         first = taken[0]

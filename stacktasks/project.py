@@ -22,6 +22,7 @@ from .settings import Settings
 if TYPE_CHECKING:
     from .compose import Compose
     from .compose_model import ComposeModel
+    from .engine import Engine
     from .envfiles import LoadedEnv
     from .runner import Runner
 
@@ -77,6 +78,7 @@ class Project:
 
     @functools.cached_property
     def runner(self) -> Runner:
+        from .engine import child_environment
         from .runner import Runner
 
         if not self.settings.directory.is_dir():
@@ -85,7 +87,7 @@ class Project:
                 hint="check stacktasks.project_directory",
             )
         return Runner(
-            env=self.env.child_environment(),
+            env=child_environment(self.settings.docker_context, self.env.child_environment()),
             cwd=self.settings.directory,
             mask=self.env.masker,
             dry=self.dry,
@@ -96,11 +98,18 @@ class Project:
         return self._compose
 
     @functools.cached_property
+    def engine(self) -> Engine:
+        """The container engine every docker and compose call goes to (see engine.py)."""
+        from .engine import current_engine
+
+        return current_engine(self.settings.docker_context, self.runner)
+
+    @functools.cached_property
     def _compose(self) -> Compose:
         from .compose import Compose, detect_compose
 
         version = detect_compose(self.settings.compose_command, self.runner)
-        return Compose(self.settings, self.runner, version)
+        return Compose(self.settings, self.runner, version, engine=lambda: self.engine)
 
     def model(self) -> ComposeModel:
         """The compose model (one compose call, read once)."""
@@ -193,6 +202,7 @@ class Project:
             self.settings,
             self.runner,
             base.version,
+            engine=lambda: self.engine,
             files=list(self.settings.app.test_compose_files),
             project_name=f"{name}-test",
         )

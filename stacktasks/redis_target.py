@@ -182,3 +182,30 @@ def service_password(project: Project, service: str) -> str | None:
             name = value.lstrip("$").strip("{}")
             return environment.get(name) if value.startswith("$") else value
     return environment.get("REDIS_PASSWORD") or None
+
+
+def prove_same_redis(project: Project, target: RedisTarget, client: redis.Redis) -> None:
+    """Refuse when the connection reaches another Redis than the stack's own service: its
+    ``run_id`` read inside the service and over the connection must agree."""
+    if not target.service or target.in_service or project.dry:
+        return
+    from .redis_scan import auth_env, auth_names
+
+    command = ["redis-cli", "--no-auth-warning", "INFO", "server"]
+    argv = project.compose().exec_argv(target.service, command, pass_env=auth_names(target))
+    inside = project.runner.capture(argv, check=False, extra_env=auth_env(target))
+    theirs = _run_id(inside.stdout)
+    ours = str(client.info("server").get("run_id", ""))
+    if inside.returncode == 0 and theirs and theirs != ours:
+        raise StackError(
+            f"{target.host}:{target.port} is not the {target.service} service's Redis: another server answers "
+            "there, so nothing was deleted",
+            hint="is the engine remote (DOCKER_HOST, docker context)? inv doctor shows which engine",
+        )
+
+
+def _run_id(info: str) -> str:
+    for line in info.splitlines():
+        if line.startswith("run_id:"):
+            return line.split(":", 1)[1].strip()
+    return ""

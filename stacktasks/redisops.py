@@ -23,7 +23,7 @@ from .redis_scan import (
     show_key,
     unlink_matching,
 )
-from .redis_target import RedisTarget, connect, parse_redis_url, resolve_redis
+from .redis_target import RedisTarget, connect, parse_redis_url, prove_same_redis, resolve_redis
 
 if TYPE_CHECKING:
     import redis
@@ -55,6 +55,7 @@ def flush_patterns(
             results[pattern] = run_in_service(project, target, pattern, delete=True)[0]
         return results
     with reachable(target, project.env.masker) as client:
+        prove_same_redis(project, target, client)
         for pattern in patterns:
             results[pattern] = unlink_matching(client, pattern_bytes(pattern), progress=progress)
     return results
@@ -87,6 +88,7 @@ def flush_database(project: Project, target: RedisTarget) -> None:
         project.runner.run(argv, extra_env=auth_env(target))
         return
     with reachable(target, project.env.masker) as client:
+        prove_same_redis(project, target, client)
         client.flushdb(asynchronous=True)
 
 

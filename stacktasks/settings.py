@@ -81,6 +81,7 @@ class FrontSettings:
 
 @dataclass(frozen=True)
 class Settings:
+    docker_context: str | None = None
     compose_command: list[str] = field(default_factory=list, metadata=ARGV)
     compose_files: list[str] = field(default_factory=list)
     project_name: str | None = None

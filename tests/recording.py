@@ -89,5 +89,5 @@ class RecordingRunner(Runner):
 
     def changed(self) -> list[list[str]]:
         """The commands that were run (not merely read): compose up/down/build/exec/run …"""
-        read_only = ("version", "config", "ps", "port", "inspect", "ls", "info")
+        read_only = ("version", "config", "ps", "port", "inspect", "ls", "info", "context")
         return [argv for argv in self.commands if not any(word in argv for word in read_only)]

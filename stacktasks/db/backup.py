@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import USAGE, StackError
 from . import dumpfiles
-from .admin import connect, row_counts, server_major
+from .admin import connect, prove_same_server, row_counts, server_major
 from .target import DbTarget, resolve_target
 from .tools import choose_client
 
@@ -138,6 +138,7 @@ def dump_database(
     conn = connect(target, autocommit=False)
     try:
         snapshot = export_snapshot(conn)
+        prove_same_server(project, target, conn)  # reset destroys the service's data after this backup
         dumpfiles.ensure_private_directory(first.parent)
         final, fd = reserve_backup(first, named=bool(name))
         written, counts = _stream_dump(project, conn, target, snapshot, (final, fd), fmt, progress)

@@ -25,6 +25,7 @@ from .admin import (
     database_exists,
     database_owner,
     drop_database,
+    prove_same_server,
     server_major,
     statement,
     verify_counts,
@@ -130,6 +131,7 @@ def restore_database(project: Project, path: Path, *, jobs: int | None = None) -
     started = time.monotonic()
     admin = connect(target, admin_database(target, project.settings.db.maintenance_db))
     try:
+        prove_same_server(project, target, admin)
         hold_lock(admin, target.dbname)
         recovered = recover(admin, target.dbname, project.runner.note)
         client = choose_client(project, target, server_major(admin))

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import StackError, interrupts_deferred
 from . import dumpfiles
-from .admin import admin_database, aside_name, connect, database_exists
+from .admin import admin_database, aside_name, connect, database_exists, prove_same_server
 from .backup import backup_directory
 from .restore import restore_database
 from .swap import close_database, hold_lock, recover, reopen_database, swap
@@ -31,6 +31,7 @@ def undo_restore(project: Project) -> str | None:
         return None
     admin = connect(target, admin_database(target, project.settings.db.maintenance_db))
     try:
+        prove_same_server(project, target, admin)
         hold_lock(admin, database)
         recover(admin, database, project.runner.note)
         if database_exists(admin, undo):
