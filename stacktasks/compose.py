@@ -30,6 +30,14 @@ CANDIDATES: tuple[tuple[str, ...], ...] = (("docker", "compose"), ("docker-compo
 
 
 @dataclass(frozen=True)
+class Route:
+    """How this machine reaches a service's port: an address, or None (through the engine)."""
+
+    address: tuple[str, int] | None
+    how: str  # for --dry and doctor: which way, and why
+
+
+@dataclass(frozen=True)
 class ComposeVersion:
     command: tuple[str, ...]
     version: tuple[int, ...]
@@ -176,11 +184,16 @@ class Compose:
         *,
         published_only: bool = False,
     ) -> tuple[str, int] | None:
-        """Where this machine reaches ``service``'s ``container_port``; None when it cannot.
+        """Where this machine reaches ``service``'s ``container_port``; None when it cannot."""
+        return self.route(service, container_port, published_only=published_only).address
+
+    def route(self, service: str, container_port: int, *, published_only: bool = False) -> Route:
+        """How this machine reaches ``service``'s ``container_port``, and why that way.
 
         The published port (``compose port``) as the engine's place allows (engine.py: loopback for
         a local engine, the engine's host for a tcp one, nothing for ssh); else, unless
-        ``published_only``, the container's own address, which only a local Linux engine offers.
+        ``published_only``, the container's own address, which only a local Linux engine offers;
+        else no address: the caller works through the engine (a relay, or inside the service).
         """
         from .engine import Engine
 
@@ -188,17 +201,31 @@ class Compose:
         result = self.runner.capture(self.port_argv(service, container_port), check=False)
         text = result.stdout.strip().splitlines()[0] if result.returncode == 0 and result.stdout.strip() else ""
         host, _, port = text.rpartition(":")
+        where = f"{service}:{container_port}"
         if port.isdigit() and int(port) > 0:
-            return engine.reach(host.strip("[]"), int(port))
+            address = engine.reach(host.strip("[]"), int(port))
+            if address is not None:
+                return Route(address, f"{where} at {address[0]}:{address[1]}, the port the engine publishes")
+            why = f"published on {host or 'the engine'}:{port} of the engine's machine, which this machine cannot reach"
+            return Route(None, f"{where} through the engine: {why}")
         if published_only or not engine.local:
-            return None
+            why = "no published port" + ("" if engine.local else " (and the engine is remote)")
+            return Route(None, f"{where} through the engine: {why}")
         ids = self.container_ids([service])
         if not ids:
-            return None
+            return Route(None, f"{where}: not running")
         fmt = "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}"
         inspected = self.runner.capture(["docker", "inspect", "--format", fmt, ids[0]], check=False)
         addresses = inspected.stdout.split()
-        return (addresses[0], container_port) if addresses else None
+        if not addresses:
+            return Route(None, f"{where} through the engine: the container has no address")
+        how = f"{where} at the container's address {addresses[0]} (no published port)"
+        return Route((addresses[0], container_port), how)
+
+    def container_exec_argv(self, container: str, command: Sequence[str]) -> list[str]:
+        """``docker exec -i`` in one container by id: no compose model read per call (the relay
+        starts one per connection)."""
+        return ["docker", "exec", "-i", container, *command]
 
     # -- argv of each operation -------------------------------------------------------------
 

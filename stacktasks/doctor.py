@@ -191,6 +191,45 @@ def check_pg_client(project: Project) -> Check:
     return Check("pg-client", "pg client", True, f"host pg_dump {host}, server {server}")
 
 
+#: The port each data role's service listens on inside its container.
+ROLE_PORTS = {"db": 5432, "redis": 6379}
+
+
+def check_routes(project: Project) -> list[Check]:
+    """How this machine reaches each running data service: which way was chosen, and why."""
+    checks = []
+    running = project.compose().running_services()
+    for role, port in ROLE_PORTS.items():
+        service = project.role_service(role)  # type: ignore[arg-type]
+        if service and service in running:
+            route = project.compose().route(service, port, published_only=role == "redis")
+            checks.append(Check(f"route-{role}", f"route to {role}", True, route.how))
+    return checks
+
+
+def check_bind_mounts(project: Project) -> Check | None:
+    """On a remote engine a bind mount names a folder on the engine's machine, not this one."""
+    if project.engine.local:
+        return None
+    mounts = sorted(
+        {
+            f"{service}: {volume.get('source')}"
+            for service, definition in project.model().services.items()
+            for volume in definition.get("volumes") or []
+            if isinstance(volume, dict) and volume.get("type") == "bind"
+        }
+    )
+    if not mounts:
+        return None
+    return Check(
+        "bind-mounts",
+        "bind mounts",
+        True,
+        f"the engine is remote: {', '.join(mounts)} are folders on the engine's machine, not this one's",
+        "sync the sources there (or use volumes); edits here do not reach those containers",
+    )
+
+
 BLOCKING = frozenset({"docker-cli", "compose", "engine", "compose-files", "engine-disk", "host-ports"})
 
 
@@ -202,6 +241,10 @@ def run_checks(project: Project) -> list[Check]:
         checks.append(check_engine_disk(project))
     if "compose-files" in passed:
         checks.append(check_ports(project))
+    if {"engine", "compose-files"} <= passed:
+        checks += check_routes(project)
+        mounts = check_bind_mounts(project)
+        checks += [mounts] if mounts else []
     checks += check_env_files(project)
     checks += check_roles(project)
     checks.append(check_pg_client(project))

@@ -63,10 +63,10 @@ def child_environment(setting: str | None, env: Mapping[str, str]) -> dict[str, 
     return environment
 
 
-def current_engine(setting: str | None, runner: Runner) -> Engine:
+def current_engine(setting: str | None, runner: Runner, source: str = "the docker_context setting") -> Engine:
     env = runner.env
     if setting:
-        return Engine(_context_endpoint(setting, runner), setting, "the docker_context setting")
+        return Engine(_context_endpoint(setting, runner), setting, source)
     if env.get("DOCKER_HOST"):
         return Engine(env["DOCKER_HOST"], None, "DOCKER_HOST")
     if env.get("DOCKER_CONTEXT"):

@@ -11,6 +11,7 @@ COLLECTION_KEY = "stacktasks_collection"
 
 SETTING_KEYS = (
     "docker_context",
+    "stage_contexts",
     "compose_command",
     "compose_files",
     "project_name",

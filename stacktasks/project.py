@@ -87,7 +87,7 @@ class Project:
                 hint="check stacktasks.project_directory",
             )
         return Runner(
-            env=child_environment(self.settings.docker_context, self.env.child_environment()),
+            env=child_environment(self.settings.engine_context(), self.env.child_environment()),
             cwd=self.settings.directory,
             mask=self.env.masker,
             dry=self.dry,
@@ -102,7 +102,9 @@ class Project:
         """The container engine every docker and compose call goes to (see engine.py)."""
         from .engine import current_engine
 
-        return current_engine(self.settings.docker_context, self.runner)
+        settings = self.settings
+        source = "the docker_context setting" if settings.docker_context else f"stage_contexts (stage {settings.stage})"
+        return current_engine(settings.engine_context(), self.runner, source)
 
     @functools.cached_property
     def _compose(self) -> Compose:
@@ -206,6 +208,25 @@ class Project:
             files=list(self.settings.app.test_compose_files),
             project_name=f"{name}-test",
         )
+
+    def relay(self, service: str, port: int, socket_name: str) -> Path:
+        """A private socket here joined to ``port`` inside ``service`` through the engine (relay.py),
+        opened once per invocation and closed with it (``close``)."""
+        from .relay import EngineRelay
+
+        relays: dict[tuple[str, int], EngineRelay] = self.__dict__.setdefault("_relays", {})
+        if (service, port) not in relays:
+            relay = EngineRelay(self.runner, self.compose(), service, port, socket_name)
+            relay.open()
+            relays[service, port] = relay
+        directory = relays[service, port].directory
+        assert directory is not None
+        return directory
+
+    def close(self) -> None:
+        """End what this invocation opened (relays); the task boundary calls it on every exit."""
+        for relay in self.__dict__.pop("_relays", {}).values():
+            relay.close()
 
     @property
     def root(self) -> Path:

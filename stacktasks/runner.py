@@ -238,13 +238,16 @@ class Runner:
         stdin: int | IO[bytes] | None = subprocess.DEVNULL,
         stdout: int | IO[bytes] | None = None,
         what: str = "",
+        quiet: bool = False,
     ) -> Child:
         """Start a child whose binary streams the caller wires up; its stderr is kept for errors.
 
         ``extra_env`` is where secrets go (PGPASSWORD): the child sees them, argv and logs never do.
-        Under dry-run the command is shown and a ``PlannedChild`` stands in for it.
+        Under dry-run the command is shown and a ``PlannedChild`` stands in for it; ``quiet``
+        children (a relay's, one per connection) are said once by their owner instead.
         """
-        self.show(argv)
+        if not quiet:
+            self.show(argv)
         if self.dry:
             return PlannedChild(argv, self, what or argv[0])
         try:

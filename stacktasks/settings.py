@@ -82,6 +82,7 @@ class FrontSettings:
 @dataclass(frozen=True)
 class Settings:
     docker_context: str | None = None
+    stage_contexts: list[str] = field(default_factory=list)  # "STAGE=CONTEXT": a stage's own engine
     compose_command: list[str] = field(default_factory=list, metadata=ARGV)
     compose_files: list[str] = field(default_factory=list)
     project_name: str | None = None
@@ -108,6 +109,22 @@ class Settings:
     @property
     def is_protected(self) -> bool:
         return self.stage in self.protected_stages
+
+    def engine_context(self) -> str | None:
+        """The docker context to use: ``docker_context``, else the one ``stage_contexts`` gives
+        this stage (``staging=staging-vm``), else None: whatever docker itself uses."""
+        if self.docker_context:
+            return self.docker_context
+        for pair in self.stage_contexts:
+            stage, separator, context = pair.partition("=")
+            if not separator or not stage.strip() or not context.strip():
+                raise StackError(
+                    f"setting 'stage_contexts' holds {pair!r}: each entry is STAGE=CONTEXT",
+                    hint="for example stage_contexts: [staging=staging-vm]",
+                )
+            if stage.strip() == self.stage:
+                return context.strip()
+        return None
 
     def get(self, key: str) -> Any:
         target: Any = self

@@ -179,7 +179,7 @@ def _service_target(project: Project, service: str) -> DbTarget:
         project.env.masker.add(password)
     dbname = environment.get("POSTGRES_DB") or (app_url.dbname if app_url else None) or _named(project) or user
     port = int(environment.get("PGPORT") or 5432)
-    address = None if project.runner.dry else project.compose().host_address(service, port)
+    address = _reach(project, service, port)
     target = DbTarget(
         kind="service",
         dbname=dbname,
@@ -190,6 +190,18 @@ def _service_target(project: Project, service: str) -> DbTarget:
         service=service,
     )
     return _with_overrides(project, target)
+
+
+def _reach(project: Project, service: str, port: int) -> tuple[str, int] | None:
+    """How psycopg here reaches the service (said under --dry too): an address, else a relay
+    through the engine (relay.py), a socket directory libpq takes as its host."""
+    route = project.compose().route(service, port)
+    project.runner.note(f"route: {route.how}")
+    if route.address is not None or project.runner.dry:
+        return route.address
+    if service not in project.compose().running_services():
+        return None  # the callers that need a connection say "not running"
+    return str(project.relay(service, port, f".s.PGSQL.{port}")), port
 
 
 def _url_naming(project: Project, service: str) -> DbTarget | None:

@@ -136,6 +136,8 @@ def choose_client(project: Project, target: DbTarget, server: int | None) -> PgC
     if choice not in ("auto", "host", "container"):
         raise StackError(f"db.client is {choice!r}; use auto, host or container")
     image = settings.client_image.format(major=server or "latest")
+    if choice == "container" or (choice == "auto" and not _host_can_dump(server)):
+        _refuse_remote_container(project, image)
     if choice == "container":
         return PgClient(target, "container", image=image)
     host = host_tool_major("pg_dump")
@@ -145,6 +147,21 @@ def choose_client(project: Project, target: DbTarget, server: int | None) -> PgC
         return PgClient(target, "host")
     project.runner.note(f"host pg_dump is {host or 'missing'}, server is {server}: using the {image} image")
     return PgClient(target, "container", image=image)
+
+
+def _host_can_dump(server: int | None) -> bool:
+    host = host_tool_major("pg_dump")
+    return host is not None and (server is None or host >= server)
+
+
+def _refuse_remote_container(project: Project, image: str) -> None:
+    """A throwaway container runs on the engine's machine: on a remote engine its host network and
+    its bind-mounted dump path are that machine's, not ours, so the URL and the file would be wrong."""
+    if not project.engine.local:
+        raise StackError(
+            f"db.client would run {image} on the remote engine's machine, whose network and files are not this one's",
+            hint="install the PostgreSQL client tools here (postgresql-client) and set db.client = host",
+        )
 
 
 def leftover_prefix(database: str) -> str:

@@ -47,6 +47,9 @@ def stack_task(*args: Any, **kwargs: Any) -> Callable[[F], Any]:
                 failure = failure_of(error)
                 mask = project.mask if project is not None else (lambda text: text)
                 raise Exit(one_line(failure, mask), code=failure.code) from None
+            finally:
+                if project is not None:
+                    project.close()
 
         return task(*args, **kwargs)(wrapper)
 

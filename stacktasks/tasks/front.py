@@ -26,6 +26,8 @@ def build(project: Project, service: str = "") -> None:
     if result is None:
         return
     where = f": {result.files} files in {result.dist}" if result.dist else " (set front.dist to check its output)"
+    if result.unchecked:
+        where = f" ({result.unchecked})"
     print(f"built {result.service} in {result.seconds:.1f}s{where}")
 
 
