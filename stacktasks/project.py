@@ -111,7 +111,27 @@ class Project:
         from .compose import Compose, detect_compose
 
         version = detect_compose(self.settings.compose_command, self.runner)
+        self._connect_engine()
         return Compose(self.settings, self.runner, version, engine=lambda: self.engine)
+
+    def _connect_engine(self) -> None:
+        """An ssh engine gets one ssh connection for the whole task (relay.SshTunnel), which every
+        docker and compose child then uses: docker alone opens one, handshake and all, per call."""
+        engine = self.engine
+        if engine.scheme != "ssh":
+            return
+        from .relay import SshTunnel
+
+        tunnel = SshTunnel(self.runner, engine.endpoint)
+        try:
+            docker_host = tunnel.open()
+        except StackError as error:
+            self.runner.note(f"{error.message}; each docker call connects on its own")
+            return
+        self.__dict__["_tunnel"] = tunnel
+        self.runner.env["DOCKER_HOST"] = docker_host
+        self.runner.env.pop("DOCKER_CONTEXT", None)
+        self.runner.note(f"engine {engine.endpoint}: one ssh connection for this task")
 
     def model(self) -> ComposeModel:
         """The compose model (one compose call, read once)."""
@@ -212,13 +232,11 @@ class Project:
     def relay(self, service: str, port: int, socket_name: str) -> Path:
         """A private socket here joined to ``port`` inside ``service`` through the engine (relay.py),
         opened once per invocation and closed with it (``close``)."""
-        from .relay import EngineRelay
+        from .relay import Relay, service_relay
 
-        relays: dict[tuple[str, int], EngineRelay] = self.__dict__.setdefault("_relays", {})
+        relays: dict[tuple[str, int], Relay] = self.__dict__.setdefault("_relays", {})
         if (service, port) not in relays:
-            relay = EngineRelay(self.runner, self.compose(), service, port, socket_name)
-            relay.open()
-            relays[service, port] = relay
+            relays[service, port] = service_relay(self.runner, self.compose(), service, port, socket_name)
         directory = relays[service, port].directory
         assert directory is not None
         return directory
@@ -227,6 +245,9 @@ class Project:
         """End what this invocation opened (relays); the task boundary calls it on every exit."""
         for relay in self.__dict__.pop("_relays", {}).values():
             relay.close()
+        tunnel = self.__dict__.pop("_tunnel", None)
+        if tunnel is not None:
+            tunnel.close()
 
     @property
     def root(self) -> Path:

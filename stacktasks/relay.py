@@ -21,10 +21,12 @@ import socket
 import subprocess
 import tempfile
 import threading
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .errors import StackError
+from .runner import format_argv
 
 if TYPE_CHECKING:
     from .compose import Compose
@@ -41,45 +43,34 @@ _PROBE = "for t in " + " ".join(PROGRAMS) + "; do command -v $t >/dev/null 2>&1 
 _CHUNK = 1 << 16
 
 
-class EngineRelay:
-    """``socket_name`` in a private directory here, joined to ``port`` inside ``service``."""
+class Relay:
+    """A private Unix socket here (``socket_name`` in a 0700 directory of ours); each connection
+    to it is joined to the stdin and stdout of its own ``argv`` child."""
 
-    def __init__(self, runner: Runner, compose: Compose, service: str, port: int, socket_name: str) -> None:
+    def __init__(self, runner: Runner, argv: list[str], socket_name: str, what: str) -> None:
         self.runner = runner
-        self.compose = compose
-        self.service = service
-        self.port = port
+        self.argv = argv
         self.socket_name = socket_name
+        self.what = what
         self.directory: Path | None = None
         self._listener: socket.socket | None = None
         self._children: set[Child] = set()
         self._lock = threading.Lock()
-        self._argv: list[str] = []
 
-    def open(self) -> Path:
+    @property
+    def path(self) -> Path:
+        assert self.directory is not None
+        return self.directory / self.socket_name
+
+    def open(self, directory: Path | None = None) -> Path:
         """Start listening; the directory holding the socket (libpq's ``host`` for a socket)."""
-        ids = self.compose.container_ids([self.service])
-        if not ids:
-            raise StackError(f"service {self.service} is not running", hint=f"inv up -s {self.service}")
-        probe = self.runner.capture(self.compose.container_exec_argv(ids[0], ["sh", "-c", _PROBE]), check=False)
-        program = probe.stdout.strip()
-        if probe.returncode != 0 or program not in PROGRAMS:
-            raise StackError(
-                f"{self.service}:{self.port} is reachable only through the engine, and its image has none of "
-                f"{', '.join(PROGRAMS)} to relay it",
-                hint="publish the port on an address this machine reaches (inv doctor shows the engine)",
-            )
-        self._argv = self.compose.container_exec_argv(
-            ids[0], [part.format(port=self.port) for part in PROGRAMS[program]]
-        )
-        self.directory = Path(tempfile.mkdtemp(prefix="stacktasks-relay-"))  # 0700: ours alone
+        self.directory = directory or private_directory("stacktasks-relay-")
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        listener.bind(str(self.directory / self.socket_name))
-        listener.listen(16)
+        listener.bind(str(self.path))
+        listener.listen(64)
         self._listener = listener
-        threading.Thread(target=self._serve, name=f"relay {self.service}", daemon=True).start()
+        threading.Thread(target=self._serve, name=self.what, daemon=True).start()
         atexit.register(self.close)
-        self.runner.note(f"{self.service}:{self.port} through the engine: one `{' '.join(self._argv)}` per connection")
         return self.directory
 
     def close(self) -> None:
@@ -105,10 +96,10 @@ class EngineRelay:
             threading.Thread(target=self._join, args=(connection,), daemon=True).start()
 
     def _join(self, connection: socket.socket) -> None:
-        """One connection: our socket's bytes into the program's stdin, its stdout back."""
+        """One connection: our socket's bytes into the child's stdin, its stdout back."""
         try:
             child = self.runner.start(
-                self._argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, what=f"relay to {self.service}", quiet=True
+                self.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, what=self.what, quiet=True
             )
         except StackError:
             connection.close()
@@ -132,6 +123,53 @@ class EngineRelay:
                 self._children.discard(child)
 
 
+def service_relay(runner: Runner, compose: Compose, service: str, port: int, socket_name: str) -> Relay:
+    """An open relay to ``port`` inside ``service``'s container, through the engine."""
+    ids = compose.container_ids([service])
+    if not ids:
+        raise StackError(f"service {service} is not running", hint=f"inv up -s {service}")
+    probe = runner.capture(compose.container_exec_argv(ids[0], ["sh", "-c", _PROBE]), check=False)
+    program = probe.stdout.strip()
+    if probe.returncode != 0 or program not in PROGRAMS:
+        raise StackError(
+            f"{service}:{port} is reachable only through the engine, and its image has none of "
+            f"{', '.join(PROGRAMS)} to relay it",
+            hint="publish the port on an address this machine reaches (inv doctor shows the engine)",
+        )
+    argv = compose.container_exec_argv(ids[0][:12], [part.format(port=port) for part in PROGRAMS[program]])
+    relay = Relay(runner, argv, socket_name, f"relay to {service}")
+    relay.open()
+    runner.note(f"{service}:{port} through the engine: one `{format_argv(argv)}` per connection")
+    return relay
+
+
+def private_directory(prefix: str) -> Path:
+    """A new 0700 directory of ours for sockets, marked with our pid; those a killed task left
+    (its pid gone) are removed first, since a SIGKILL leaves no chance to."""
+    import os
+
+    for stale in Path(tempfile.gettempdir()).glob(f"{prefix}*"):
+        with contextlib.suppress(OSError, ValueError):
+            pid = int((stale / "pid").read_text())
+            if stale.stat().st_uid == os.getuid() and not _alive(pid):
+                shutil.rmtree(stale, ignore_errors=True)
+    directory = Path(tempfile.mkdtemp(prefix=prefix))
+    (directory / "pid").write_text(str(os.getpid()))
+    return directory
+
+
+def _alive(pid: int) -> bool:
+    import os
+
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def _upstream(connection: socket.socket, child: Child) -> None:
     try:
         while chunk := connection.recv(_CHUNK):
@@ -142,3 +180,71 @@ def _upstream(connection: socket.socket, child: Child) -> None:
     finally:
         with contextlib.suppress(OSError, ValueError):
             child.stdin.close()
+
+
+class SshTunnel:
+    """One ssh connection to an ssh engine for the whole task: every docker and compose call of
+    the task goes through it (a local socket whose connections each run ``docker system
+    dial-stdio`` in a session multiplexed over it), where docker alone opens one ssh connection,
+    handshake and all, per call. The master ends with the task; if this process dies, its stdin
+    closes, the remote ``cat`` ends and so does the master."""
+
+    def __init__(self, runner: Runner, endpoint: str) -> None:
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(endpoint)
+        self.runner = runner
+        self.host = parts.hostname or ""
+        self.options = [
+            *(["-l", parts.username] if parts.username else []),
+            *(["-p", str(parts.port)] if parts.port else []),
+        ]
+        self.directory = private_directory("stacktasks-ssh-")
+        self.control = self.directory / "control"
+        self.master: Child | None = None
+        self.relay: Relay | None = None
+
+    def ssh_argv(self, *options: str) -> list[str]:
+        return ["ssh", "-o", f"ControlPath={self.control}", *self.options, *options]
+
+    def open(self) -> str:
+        """Connect; the ``DOCKER_HOST`` that reaches the engine through this connection."""
+        master = self.ssh_argv(
+            "-o", "ControlMaster=yes", "-o", "ControlPersist=no", "-o", "ConnectTimeout=30",
+            "-o", "ServerAliveInterval=15", "-o", "ServerAliveCountMax=3", "-T", "--", self.host, "cat",
+        )  # fmt: skip
+        self.master = self.runner.start(
+            master, stdin=subprocess.PIPE, what="ssh to the engine", quiet=True, changes=False
+        )
+        check = self.ssh_argv("-O", "check", "--", self.host)
+        deadline = time.monotonic() + 40
+        while self.runner.capture(check, check=False).returncode != 0:
+            if self.master.process.poll() is not None or time.monotonic() > deadline:
+                reason = self.master.tail.reason() if self.master.tail else ""
+                self.close()
+                raise StackError(f"could not open an ssh connection to the engine at {self.host}: {reason}")
+            time.sleep(0.05)
+        atexit.register(self.close)
+        session = self.ssh_argv("-o", "ControlMaster=no", "-T", "--", self.host)
+        # Where the engine listens over there, as docker there sees it (its DOCKER_HOST included):
+        # a socket there is forwarded to one here, and each docker call is then only a channel
+        # of the connection; else each runs `docker system dial-stdio` there, as docker does.
+        asked = ["docker", "context", "inspect", "--format", "{{.Endpoints.docker.Host}}"]
+        remote = self.runner.capture([*session, *asked], check=False).stdout.strip()
+        local = self.directory / "docker.sock"
+        if remote.startswith("unix://"):
+            forward = self.ssh_argv("-O", "forward", "-L", f"{local}:{remote.removeprefix('unix://')}", "--", self.host)
+            if self.runner.capture(forward, check=False).returncode == 0:
+                return f"unix://{local}"
+        self.relay = Relay(self.runner, [*session, "docker", "system", "dial-stdio"], local.name, "ssh engine")
+        self.relay.open(self.directory)
+        return f"unix://{self.relay.path}"
+
+    def close(self) -> None:
+        if self.relay is not None:
+            self.relay.close()  # also removes the directory
+            self.relay = None
+        if self.master is not None:
+            self.master.stop()
+            self.master = None
+        shutil.rmtree(self.directory, ignore_errors=True)

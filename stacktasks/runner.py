@@ -239,16 +239,18 @@ class Runner:
         stdout: int | IO[bytes] | None = None,
         what: str = "",
         quiet: bool = False,
+        changes: bool = True,
     ) -> Child:
         """Start a child whose binary streams the caller wires up; its stderr is kept for errors.
 
         ``extra_env`` is where secrets go (PGPASSWORD): the child sees them, argv and logs never do.
         Under dry-run the command is shown and a ``PlannedChild`` stands in for it; ``quiet``
-        children (a relay's, one per connection) are said once by their owner instead.
+        children (a relay's, one per connection) are said once by their owner instead. A child
+        that ``changes`` nothing (a connection to the engine) runs under dry-run too.
         """
         if not quiet:
             self.show(argv)
-        if self.dry:
+        if self.dry and changes:
             return PlannedChild(argv, self, what or argv[0])
         try:
             process = subprocess.Popen(

@@ -79,9 +79,11 @@ class RecordingRunner(Runner):
         stdin: Any = subprocess.DEVNULL,
         stdout: int | IO[bytes] | None = None,
         what: str = "",
+        quiet: bool = False,
+        changes: bool = True,
     ) -> Any:
-        if self.dry:  # shown, not run: what the real runner does under dry-run
-            return super().start(argv, extra_env=extra_env, stdin=stdin, stdout=stdout, what=what)
+        if self.dry and changes:  # shown, not run: what the real runner does under dry-run
+            return super().start(argv, extra_env=extra_env, stdin=stdin, stdout=stdout, what=what, quiet=quiet)
         raise AssertionError(f"a unit test started a streaming child: {format_argv(argv)}")
 
     def _fails(self, argv: Sequence[str]) -> bool:

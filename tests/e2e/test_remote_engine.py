@@ -1,8 +1,9 @@
 """End-to-end: the demo on a remote engine, every everyday task, over tcp and over ssh.
 
 The engine is a second dockerd in its own network namespace (scripts/remote-engine), reached at
-10.203.0.2: by ``DOCKER_HOST=tcp://…`` and by a ``docker context`` of ``ssh://root@…`` given as
-the ``docker_context`` setting. The demo publishes its ports on the engine machine's 127.0.0.1,
+10.203.0.2 four ways: ``DOCKER_HOST=tcp://…``, ``DOCKER_HOST=ssh://root@…``, a ``docker context``
+of the tcp endpoint chosen by ``DOCKER_CONTEXT``, and one of the ssh endpoint given as the
+``docker_context`` setting. The demo publishes its ports on the engine machine's 127.0.0.1,
 which this machine cannot reach, so PostgreSQL is reached through the engine (relay.py) and Redis
 is worked on inside its service. Every `inv` here records where it connected (audit/), and the
 last test of each transport says that none of it went to loopback or to a bridge address.
@@ -25,6 +26,7 @@ from tests.e2e.remote import ADDRESS, AUDIT, SSH_HOST, TCP_HOST, docker_on, remo
 from tests.helpers import copy_demo, require, run_inv
 
 SSH_CONTEXT = "stacktasks-test-ssh"
+TCP_CONTEXT = "stacktasks-test-tcp"
 
 
 @dataclass
@@ -63,38 +65,49 @@ class RemoteDemo:
         return self.in_service("db", "psql", "-U", "demo", "-d", "demo", "-Atc", statement)
 
 
+#: How each run points stacktasks at the engine (the environment it gets), and its own ports.
 TRANSPORTS = {
     "tcp-DOCKER_HOST": ({"DOCKER_HOST": TCP_HOST}, "29901"),
-    "ssh-docker_context": ({"INVOKE_STACKTASKS_DOCKER_CONTEXT": SSH_CONTEXT}, "29902"),
+    "ssh-DOCKER_HOST": ({"DOCKER_HOST": SSH_HOST}, "29902"),
+    "tcp-DOCKER_CONTEXT": ({"DOCKER_CONTEXT": TCP_CONTEXT, "DOCKER_HOST": ""}, "29903"),
+    "ssh-docker_context-setting": ({"INVOKE_STACKTASKS_DOCKER_CONTEXT": SSH_CONTEXT, "DOCKER_HOST": ""}, "29904"),
 }
 
 
-@pytest.fixture(scope="module", params=list(TRANSPORTS))
-def remote(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RemoteDemo]:
+@pytest.fixture(scope="module")
+def contexts() -> Iterator[None]:
+    """Two docker contexts: one for each way to the second engine."""
     require(remote_engine_missing())
-    subprocess.run(["docker", "context", "rm", "-f", SSH_CONTEXT], capture_output=True)
-    created = subprocess.run(
-        ["docker", "context", "create", SSH_CONTEXT, "--docker", f"host={SSH_HOST}"], capture_output=True, text=True
-    )
-    assert created.returncode == 0, created.stderr
+    for name, host in ((TCP_CONTEXT, TCP_HOST), (SSH_CONTEXT, SSH_HOST)):
+        subprocess.run(["docker", "context", "rm", "-f", name], capture_output=True)
+        created = subprocess.run(
+            ["docker", "context", "create", name, "--docker", f"host={host}"], capture_output=True, text=True
+        )
+        assert created.returncode == 0, created.stderr
+    yield
+    for name in (TCP_CONTEXT, SSH_CONTEXT):
+        subprocess.run(["docker", "context", "rm", "-f", name], capture_output=True)
+
+
+@pytest.fixture(scope="module", params=list(TRANSPORTS))
+def remote(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, contexts: None
+) -> Iterator[RemoteDemo]:
     transport_env, port = TRANSPORTS[request.param]
     name = f"stacktasks-e2e-remote-{port}"
     folder = tmp_path_factory.mktemp("e2e-remote")
     ports = {"APP_PORT": port, "DB_PORT": str(int(port) + 100), "REDIS_PORT": str(int(port) + 200)}
     env = {
-        **transport_env,
+        **transport_env,  # an empty DOCKER_HOST is docker's default: the context must do it alone
         "INVOKE_STACKTASKS_PROJECT_NAME": name,
         "PYTHONPATH": str(AUDIT),
         "STACKTASKS_CONNECTIONS": str(folder / "connections.log"),
     }
-    if "DOCKER_HOST" not in transport_env:
-        env["DOCKER_HOST"] = ""  # the setting must win on its own; an empty DOCKER_HOST is docker's default
     demo = RemoteDemo(copy_demo(folder / "demo", ports), env, TCP_HOST, folder / "connections.log", name)
     try:
         yield demo
     finally:
         docker_on(TCP_HOST, "compose", "-p", name, "down", "-v", "--remove-orphans", timeout=300)
-        subprocess.run(["docker", "context", "rm", "-f", SSH_CONTEXT], capture_output=True)
 
 
 def test_up_starts_the_stack_on_the_remote_engine_and_not_on_this_one(remote: RemoteDemo) -> None:
@@ -102,6 +115,13 @@ def test_up_starts_the_stack_on_the_remote_engine_and_not_on_this_one(remote: Re
     assert result.returncode == 0, result.stderr
     assert len(remote.containers()) == 4
     assert remote.containers(docker_host="unix:///var/run/docker.sock") == []
+
+
+def test_an_ssh_engine_is_reached_over_one_connection_per_task(remote: RemoteDemo) -> None:
+    result = remote.inv("ps")
+    assert result.returncode == 0, result.stderr
+    over_ssh = SSH_HOST in str(remote.env) or SSH_CONTEXT in str(remote.env)
+    assert ("one ssh connection for this task" in result.stderr) == over_ssh
 
 
 def test_exec_runs_in_the_remote_container(remote: RemoteDemo) -> None:
