@@ -229,17 +229,18 @@ class Project:
             project_name=f"{name}-test",
         )
 
-    def relay(self, service: str, port: int, socket_name: str) -> Path:
+    def relay(self, service: str, port: int, socket_name: str) -> Path | None:
         """A private socket here joined to ``port`` inside ``service`` through the engine (relay.py),
-        opened once per invocation and closed with it (``close``)."""
+        opened once per invocation and closed with it (``close``); None while it is not running."""
         from .relay import Relay, service_relay
 
         relays: dict[tuple[str, int], Relay] = self.__dict__.setdefault("_relays", {})
         if (service, port) not in relays:
-            relays[service, port] = service_relay(self.runner, self.compose(), service, port, socket_name)
-        directory = relays[service, port].directory
-        assert directory is not None
-        return directory
+            relay = service_relay(self.runner, self.compose(), service, port, socket_name)
+            if relay is None:
+                return None
+            relays[service, port] = relay
+        return relays[service, port].directory
 
     def close(self) -> None:
         """End what this invocation opened (relays); the task boundary calls it on every exit."""

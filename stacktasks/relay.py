@@ -123,11 +123,12 @@ class Relay:
                 self._children.discard(child)
 
 
-def service_relay(runner: Runner, compose: Compose, service: str, port: int, socket_name: str) -> Relay:
-    """An open relay to ``port`` inside ``service``'s container, through the engine."""
+def service_relay(runner: Runner, compose: Compose, service: str, port: int, socket_name: str) -> Relay | None:
+    """An open relay to ``port`` inside ``service``'s container, through the engine; None when
+    the service runs no container."""
     ids = compose.container_ids([service])
     if not ids:
-        raise StackError(f"service {service} is not running", hint=f"inv up -s {service}")
+        return None
     probe = runner.capture(compose.container_exec_argv(ids[0], ["sh", "-c", _PROBE]), check=False)
     program = probe.stdout.strip()
     if probe.returncode != 0 or program not in PROGRAMS:

@@ -199,9 +199,8 @@ def _reach(project: Project, service: str, port: int) -> tuple[str, int] | None:
     project.runner.note(f"route: {route.how}")
     if route.address is not None or project.runner.dry:
         return route.address
-    if service not in project.compose().running_services():
-        return None  # the callers that need a connection say "not running"
-    return str(project.relay(service, port, f".s.PGSQL.{port}")), port
+    directory = project.relay(service, port, f".s.PGSQL.{port}")
+    return (str(directory), port) if directory else None  # None: not running, as callers then say
 
 
 def _url_naming(project: Project, service: str) -> DbTarget | None:

@@ -27,13 +27,14 @@ if TYPE_CHECKING:
 #: its stdin, while a watcher reads ours (a pipe stacktasks holds open); when that pipe closes (the
 #: task ended, or was killed, even by SIGKILL) the tool is ended. ``$1`` names a file to remove
 #: when the tool is done, whichever way (the dump copy a restore streamed in). A background job's
-#: stdin is /dev/null in sh unless redirected, hence fd 3.
+#: stdin is /dev/null in sh unless redirected, hence fd 3. The watcher holds neither stdout nor
+#: stderr: the engine ends an exec's output only when nothing holds them, else 2 s after it exits.
 WATCHDOG = """
 remove=$1; shift
 exec 3<&0
 "$@" </dev/null 3<&- &
 tool=$!
-( cat <&3 >/dev/null; kill -TERM "$tool" 2>/dev/null ) &
+( cat <&3; kill -TERM "$tool" ) >/dev/null 2>&1 &
 watcher=$!
 exec 3<&-
 wait "$tool"; code=$?

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from stacktasks.compose import Compose, ComposeVersion
 from stacktasks.engine import Engine, child_environment
+from stacktasks.errors import StackError
+from stacktasks.relay import SshTunnel
+from stacktasks.runner import Runner
+from stacktasks.settings import Settings, resolve
+from tests.recording import RecordingRunner
 
 LOCAL = Engine("unix:///var/run/docker.sock", "default", "the current docker context")
 
@@ -33,3 +41,83 @@ def test_the_docker_context_setting_wins_over_an_inherited_docker_host() -> None
 
 def test_the_engine_says_where_it_is_and_why() -> None:
     assert LOCAL.describe() == "context default, unix:///var/run/docker.sock [local; from the current docker context]"
+
+
+def write_pyproject(root: Path, body: str) -> None:
+    (root / "pyproject.toml").write_text("[tool.stacktasks]\n" + body)
+
+
+def test_a_stage_names_its_own_context(tmp_path: Path) -> None:
+    write_pyproject(tmp_path, 'stage = "staging"\nstage_contexts = ["staging=staging-vm", "prod=prod-vm"]\n')
+    assert resolve(tmp_path).engine_context() == "staging-vm"
+
+
+def test_a_stage_without_a_context_uses_dockers_own(tmp_path: Path) -> None:
+    write_pyproject(tmp_path, 'stage_contexts = ["staging=staging-vm"]\n')
+    assert resolve(tmp_path).engine_context() is None
+
+
+def test_docker_context_wins_over_the_stages_context(tmp_path: Path) -> None:
+    write_pyproject(tmp_path, 'stage = "staging"\ndocker_context = "mine"\nstage_contexts = ["staging=staging-vm"]\n')
+    assert resolve(tmp_path).engine_context() == "mine"
+
+
+def test_a_stage_context_without_an_equals_sign_is_refused(tmp_path: Path) -> None:
+    write_pyproject(tmp_path, 'stage_contexts = ["staging-vm"]\n')
+    with pytest.raises(StackError, match="each entry is STAGE=CONTEXT"):
+        resolve(tmp_path).engine_context()
+
+
+def compose_on(engine: Engine, recorder: RecordingRunner) -> Compose:
+    version = ComposeVersion(("docker", "compose"), (2, 40, 3), "2.40.3")
+    return Compose(Settings(), recorder, version, engine=lambda: engine)
+
+
+def test_a_port_published_on_a_tcp_engines_loopback_is_reached_through_the_engine(recorder: RecordingRunner) -> None:
+    recorder.answer("port", stdout="127.0.0.1:15432\n")
+    route = compose_on(Engine("tcp://vm:2375", None, "DOCKER_HOST"), recorder).route("db", 5432)
+    assert route.address is None
+    assert route.how == (
+        "db:5432 through the engine: published on 127.0.0.1:15432 of the engine's machine, "
+        "which this machine cannot reach"
+    )
+
+
+def test_a_port_published_on_every_address_of_a_tcp_engine_is_reached_on_its_host(recorder: RecordingRunner) -> None:
+    recorder.answer("port", stdout="0.0.0.0:15432\n")
+    route = compose_on(Engine("tcp://vm:2375", None, "DOCKER_HOST"), recorder).route("db", 5432)
+    assert route.address == ("vm", 15432)
+
+
+def test_an_unpublished_port_of_a_remote_engine_is_not_looked_for_on_a_bridge(recorder: RecordingRunner) -> None:
+    recorder.answer("port", code=1)
+    route = compose_on(Engine("ssh://me@vm", None, "DOCKER_HOST"), recorder).route("db", 5432)
+    assert route.address is None and "no published port (and the engine is remote)" in route.how
+    assert not any("inspect" in argv for argv in recorder.commands)
+
+
+def test_an_unpublished_port_of_a_local_engine_is_the_containers_address(recorder: RecordingRunner) -> None:
+    recorder.answer("port", code=1).answer("ps", stdout="c0ffee\n").answer("inspect", stdout="172.18.0.5 \n")
+    assert compose_on(LOCAL, recorder).route("db", 5432).address == ("172.18.0.5", 5432)
+
+
+def test_the_ssh_tunnel_passes_the_endpoints_user_and_port_before_the_host() -> None:
+    tunnel = SshTunnel(Runner(env={}, cwd=Path.cwd()), "ssh://deploy@vm.example:2222")
+    try:
+        argv = tunnel.ssh_argv("-T", "--", tunnel.host, "true")
+        assert argv == [
+            "ssh",
+            "-o",
+            f"ControlPath={tunnel.control}",
+            "-l",
+            "deploy",
+            "-p",
+            "2222",
+            "-T",
+            "--",
+            "vm.example",
+            "true",
+        ]
+    finally:
+        tunnel.close()
+    assert not tunnel.directory.exists()
