@@ -35,6 +35,7 @@ class Route:
 
     address: tuple[str, int] | None
     how: str  # for --dry and doctor: which way, and why
+    published: tuple[str, int] | None = None  # the bind on the engine's machine (an ssh tunnel reaches it)
 
 
 @dataclass(frozen=True)
@@ -207,7 +208,7 @@ class Compose:
             if address is not None:
                 return Route(address, f"{where} at {address[0]}:{address[1]}, the port the engine publishes")
             why = f"published on {host or 'the engine'}:{port} of the engine's machine, which this machine cannot reach"
-            return Route(None, f"{where} through the engine: {why}")
+            return Route(None, f"{where} through the engine: {why}", published=(host.strip("[]"), int(port)))
         if published_only or not engine.local:
             why = "no published port" + ("" if engine.local else " (and the engine is remote)")
             return Route(None, f"{where} through the engine: {why}")

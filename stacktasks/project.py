@@ -242,6 +242,12 @@ class Project:
             relays[service, port] = relay
         return relays[service, port].directory
 
+    def ssh_forward(self, socket_name: str, published: tuple[str, int]) -> Path | None:
+        """On an ssh engine, a socket here forwarded over the task's one ssh connection to a port
+        the engine's machine publishes (cheaper per connection than a relay); else None."""
+        tunnel = self.__dict__.get("_tunnel")
+        return tunnel.forward(socket_name, published) if tunnel is not None else None
+
     def close(self) -> None:
         """End what this invocation opened (relays); the task boundary calls it on every exit."""
         for relay in self.__dict__.pop("_relays", {}).values():

@@ -199,7 +199,11 @@ def _reach(project: Project, service: str, port: int) -> tuple[str, int] | None:
     project.runner.note(f"route: {route.how}")
     if route.address is not None or project.runner.dry:
         return route.address
-    directory = project.relay(service, port, f".s.PGSQL.{port}")
+    socket_name = f".s.PGSQL.{port}"
+    if route.published and (forwarded := project.ssh_forward(socket_name, route.published)):
+        project.runner.note(f"{service}:{port} forwarded over the task's ssh connection")
+        return str(forwarded), port
+    directory = project.relay(service, port, socket_name)
     return (str(directory), port) if directory else None  # None: not running, as callers then say
 
 

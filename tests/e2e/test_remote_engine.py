@@ -37,6 +37,10 @@ class RemoteDemo:
     connections: Path
     name: str
 
+    @property
+    def over_ssh(self) -> bool:
+        return SSH_HOST in self.env.values() or SSH_CONTEXT in self.env.values()
+
     def inv(self, *args: str, timeout: int = 600) -> subprocess.CompletedProcess[str]:
         return run_inv(self.project, *args, env=self.env, timeout=timeout)
 
@@ -120,8 +124,7 @@ def test_up_starts_the_stack_on_the_remote_engine_and_not_on_this_one(remote: Re
 def test_an_ssh_engine_is_reached_over_one_connection_per_task(remote: RemoteDemo) -> None:
     result = remote.inv("ps")
     assert result.returncode == 0, result.stderr
-    over_ssh = SSH_HOST in str(remote.env) or SSH_CONTEXT in str(remote.env)
-    assert ("one ssh connection for this task" in result.stderr) == over_ssh
+    assert ("one ssh connection for this task" in result.stderr) == remote.over_ssh
 
 
 def test_exec_runs_in_the_remote_container(remote: RemoteDemo) -> None:
@@ -140,6 +143,8 @@ def test_migrate_reaches_the_database_through_the_engine(remote: RemoteDemo) -> 
     result = remote.inv("db.migrate")
     assert result.returncode == 0, result.stderr
     assert "route: db:5432 through the engine" in result.stderr
+    way = "forwarded over the task's ssh connection" if remote.over_ssh else "one `docker exec -i"
+    assert way in result.stderr
     assert remote.sql("select count(*) from alembic_version") == "1"
 
 
