@@ -122,12 +122,10 @@ def check_ports(project: Project) -> Check:
     """Host ports the stack publishes that something else already holds (up would fail on them)."""
     from .ports import taken_ports
 
-    if not project.engine.local:
-        return Check("host-ports", "host ports", True, "not checked: the engine publishes them on its own machine")
     try:
         taken, free = taken_ports(project)
     except StackError as error:
-        return Check("host-ports", "host ports", False, f"not checked: {error.message}")
+        return Check("host-ports", "host ports", not project.engine.local, f"not checked: {error.message}")
     if taken:
         listed = ", ".join(f"{item.port} ({item.service})" for item in taken)
         return Check("host-ports", "host ports", False, f"already taken: {listed}", taken[0].advice())
@@ -139,20 +137,33 @@ LOW_DISK = 2_000_000_000
 
 
 def check_engine_disk(project: Project) -> Check:
-    if not project.engine.local:
-        return Check("engine-disk", "engine disk", True, "not checked: the engine's disk is on its own machine")
     result = project.runner.capture(["docker", "info", "--format", "{{.DockerRootDir}}"], check=False)
     root = result.stdout.strip()
     if result.returncode != 0 or not root:
         return Check("engine-disk", "engine disk", False, "not checked: the engine did not answer")
-    try:
-        usage = shutil.disk_usage(root)
-    except OSError:
-        return Check("engine-disk", "engine disk", True, f"{root} is not on this host (remote engine): not checked")
-    free = f"{usage.free / 1e9:.1f} GB free in {root}"
-    if usage.free < LOW_DISK:
+    available = _free_bytes(project, root)
+    if available is None:
+        why = "no image of the stack with `df` is on the engine yet"
+        return Check("engine-disk", "engine disk", True, f"{root} is on the engine's machine: not checked ({why})")
+    machine = "" if project.engine.local else " on the engine's machine"
+    free = f"{available / 1e9:.1f} GB free in {root}{machine}"
+    if available < LOW_DISK:
         return Check("engine-disk", "engine disk", False, free, "docker system prune, or free disk space")
     return Check("engine-disk", "engine disk", True, free)
+
+
+def _free_bytes(project: Project, root: str) -> int | None:
+    if project.engine.local:
+        try:
+            return shutil.disk_usage(root).free
+        except OSError:  # a VM's path (Docker Desktop): looked at through the engine instead
+            pass
+    if not project.has_compose_files():
+        return None
+    from .engine_host import free_disk, probe_image
+
+    image = probe_image(project)
+    return free_disk(project, image, root) if image else None
 
 
 def check_pg_client(project: Project) -> Check:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import errno
 import re
 import socket
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -47,22 +47,35 @@ def port_is_taken(host_ip: str, port: int) -> bool:
 
 def taken_ports(project: Project, services: Sequence[str] = ()) -> tuple[list[TakenPort], int]:
     """Ports the services about to start (default: what `up` starts) would publish that are taken,
-    and how many were free. Services already running hold their own ports: skipped."""
+    and how many were free. Services already running hold their own ports: skipped. On a remote
+    engine the engine's machine is looked at (engine_host.py); a StackError when it cannot be."""
     compose = project.compose()
     model = project.model()
     running = compose.running_services()
     targets = model.with_dependencies(services) if services else model.default_services(project.settings.profiles)
+    wanted = [
+        (service, port) for service in targets if service not in running for port in model.published_ports(service)
+    ]
+    is_taken = port_is_taken if project.engine.local or not wanted else _engine_machine_test(project)
     taken, free = [], 0
-    for service in targets:
-        if service in running:
-            continue
-        for host_ip, published, _ in model.published_ports(service):
-            if port_is_taken(host_ip, published):
-                where, variable = locate_port(compose.compose_file_paths(), published)
-                taken.append(TakenPort(service, published, where, variable))
-            else:
-                free += 1
+    for service, (host_ip, published, _) in wanted:
+        if is_taken(host_ip, published):
+            where, variable = locate_port(compose.compose_file_paths(), published)
+            taken.append(TakenPort(service, published, where, variable))
+        else:
+            free += 1
     return taken, free
+
+
+def _engine_machine_test(project: Project) -> Callable[[str, int], bool]:
+    from .engine_host import holds, listening_ports, probe_image
+    from .errors import StackError
+
+    image = probe_image(project)
+    listeners = listening_ports(project, image) if image else None
+    if listeners is None:
+        raise StackError("the engine's machine could not be looked at (no image of the stack with `cat` is on it yet)")
+    return lambda host_ip, port: holds(listeners, host_ip, port)
 
 
 def locate_port(files: Sequence[Path], port: int) -> tuple[str, str | None]:
@@ -87,9 +100,10 @@ def require_free_ports(project: Project, services: Sequence[str] = ()) -> None:
     """Refuse to start with a taken port; under dry-run, say that the real run would stop here."""
     from .errors import StackError
 
-    if not project.engine.local:
-        return  # its ports are on its own machine: compose reports a conflict there
-    taken, _ = taken_ports(project, services)
+    try:
+        taken, _ = taken_ports(project, services)
+    except StackError:
+        return  # the engine's machine could not be looked at: compose reports a conflict there
     if taken:
         first = taken[0]
         listed = ", ".join(f"{item.port} ({item.service})" for item in taken)

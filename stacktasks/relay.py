@@ -31,13 +31,22 @@ if TYPE_CHECKING:
     from .compose import Compose
     from .runner import Child, Runner
 
-#: The first of these the image has joins stdin and stdout to 127.0.0.1:PORT inside the container.
+#: The first of these the image has joins stdin and stdout to 127.0.0.1:PORT inside the container,
+#: once a first line ("go") arrives: a relay keeps one started ahead, so a connection does not wait
+#: for an exec to start, and a spare never touches the server.
 PROGRAMS: dict[str, list[str]] = {
-    "socat": ["socat", "-", "TCP:127.0.0.1:{port}"],
+    "socat": ["sh", "-c", 'read -r go && exec socat - "TCP:127.0.0.1:$1"', "relay", "{port}"],
     # When our side closes, the reader is killed too, so the server sees its client go.
-    "bash": ["bash", "-c", 'exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1; cat <&3 & cat >&3; kill $!', "relay", "{port}"],
-    "nc": ["nc", "127.0.0.1", "{port}"],
+    "bash": [
+        "bash",
+        "-c",
+        'read -r go || exit 1; exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1; cat <&3 & cat >&3; kill $!',
+        "relay",
+        "{port}",
+    ],
+    "nc": ["sh", "-c", 'read -r go && exec nc 127.0.0.1 "$1"', "relay", "{port}"],
 }
+GO = b"go\n"
 _PROBE = "for t in " + " ".join(PROGRAMS) + "; do command -v $t >/dev/null 2>&1 && { echo $t; exit 0; }; done; exit 1"
 _CHUNK = 1 << 16
 
@@ -46,9 +55,11 @@ class Relay:
     """A private Unix socket here (``socket_name`` in a 0700 directory of ours); each connection
     to it is joined to the stdin and stdout of its own ``argv`` child."""
 
-    def __init__(self, runner: Runner, argv: list[str], socket_name: str, what: str) -> None:
+    def __init__(self, runner: Runner, argv: list[str], socket_name: str, what: str, *, go: bytes = b"") -> None:
         self.runner = runner
         self.argv = argv
+        self.go = go  # the line a waiting child needs before it connects; a spare is kept when set
+        self._spare: Child | None = None
         self.socket_name = socket_name
         self.what = what
         self.directory: Path | None = None
@@ -94,13 +105,38 @@ class Relay:
                 return
             threading.Thread(target=self._join, args=(connection,), daemon=True).start()
 
+    def _start_child(self) -> Child:
+        pipe = subprocess.PIPE
+        return self.runner.start(self.argv, stdin=pipe, stdout=pipe, what=self.what, quiet=True, changes=False)
+
+    def _take_child(self) -> Child:
+        """The spare started ahead when there is one (and the next spare started), else a new child."""
+        if not self.go:
+            return self._start_child()
+        with self._lock:
+            child, self._spare = self._spare, None
+        if child is None or child.process.poll() is not None:
+            child = self._start_child()
+        child.stdin.write(self.go)
+        child.stdin.flush()
+        threading.Thread(target=self._start_spare, daemon=True).start()
+        return child
+
+    def _start_spare(self) -> None:
+        with contextlib.suppress(StackError):
+            spare = self._start_child()
+            with self._lock:
+                if self._listener is None or self._spare is not None:
+                    spare.stop()
+                    return
+                self._spare = spare
+                self._children.add(spare)
+
     def _join(self, connection: socket.socket) -> None:
         """One connection: our socket's bytes into the child's stdin, its stdout back."""
         try:
-            child = self.runner.start(
-                self.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, what=self.what, quiet=True
-            )
-        except StackError:
+            child = self._take_child()
+        except (StackError, OSError):
             connection.close()
             return
         with self._lock:
@@ -137,8 +173,9 @@ def service_relay(runner: Runner, compose: Compose, service: str, port: int, soc
             hint="publish the port on an address this machine reaches (inv doctor shows the engine)",
         )
     argv = compose.container_exec_argv(ids[0][:12], [part.format(port=port) for part in PROGRAMS[program]])
-    relay = Relay(runner, argv, socket_name, f"relay to {service}")
+    relay = Relay(runner, argv, socket_name, f"relay to {service}", go=GO)
     relay.open()
+    relay._start_spare()  # the first connection follows at once
     runner.note(f"{service}:{port} through the engine: one `{format_argv(argv)}` per connection")
     return relay
 

@@ -11,6 +11,7 @@ import subprocess
 from tests.helpers import REPO, engine_missing
 
 ADDRESS = "10.203.0.2"
+NAMESPACE = "/run/netns/stacktasks-remote"  # the engine's machine, as a network namespace
 TCP_HOST = f"tcp://{ADDRESS}:2375"
 SSH_HOST = f"ssh://root@{ADDRESS}"
 AUDIT = REPO / "tests/e2e/audit"  # its sitecustomize records where every connection went

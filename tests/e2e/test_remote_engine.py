@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.remote import ADDRESS, AUDIT, SSH_HOST, TCP_HOST, docker_on, remote_engine_missing
+from tests.e2e.remote import ADDRESS, AUDIT, NAMESPACE, SSH_HOST, TCP_HOST, docker_on, remote_engine_missing
 from tests.helpers import copy_demo, require, run_inv
 
 SSH_CONTEXT = "stacktasks-test-ssh"
@@ -194,6 +194,7 @@ def test_dry_run_and_doctor_say_which_engine_and_which_route(remote: RemoteDemo)
     assert doctor.returncode == 0, doctor.stdout + doctor.stderr
     assert f"{ADDRESS}" in doctor.stdout and "remote (" in doctor.stdout
     assert "route to redis" in doctor.stdout and "bind mounts" in doctor.stdout
+    assert "GB free in /var/lib/stacktasks-remote/docker on the engine's machine" in doctor.stdout
 
 
 def test_front_build_runs_on_the_remote_engine_and_says_its_output_is_there(remote: RemoteDemo) -> None:
@@ -220,6 +221,30 @@ def test_no_task_connected_to_loopback_or_to_a_bridge_address(remote: RemoteDemo
         elif " AF_INET" in line:
             address = ipaddress.ip_address(line.split("('")[1].split("'")[0])
             assert (not address.is_loopback and not address.is_private) or str(address) == ADDRESS, line
+
+
+def test_up_refuses_a_port_taken_on_the_engines_machine_and_says_where_to_change_it(
+    contexts: None, tmp_path: Path
+) -> None:
+    name, port = "stacktasks-e2e-remote-taken", 29960
+    project = copy_demo(tmp_path / "demo", {"APP_PORT": "29961", "DB_PORT": str(port), "REDIS_PORT": "29962"})
+    listen = (
+        f"import socket, time; s = socket.socket(); s.bind(('127.0.0.1', {port})); s.listen(); "
+        "print('ready', flush=True); time.sleep(300)"
+    )
+    holder = subprocess.Popen(
+        ["nsenter", f"--net={NAMESPACE}", sys.executable, "-c", listen], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
+        result = run_inv(project, "up", env={"DOCKER_HOST": TCP_HOST, "INVOKE_STACKTASKS_PROJECT_NAME": name})
+        assert result.returncode == 1, result.stderr
+        assert f"host ports already taken: {port} (db); nothing was started" in result.stderr
+        assert "set DB_PORT to a free port" in result.stderr
+        assert docker_on(TCP_HOST, "ps", "-aq", "--filter", f"label=com.docker.compose.project={name}").stdout == ""
+    finally:
+        holder.kill()
+        docker_on(TCP_HOST, "compose", "-p", name, "down", "-v", "--remove-orphans", timeout=300)
 
 
 def test_the_connection_audit_records_loopback_connections(tmp_path: Path) -> None:

@@ -8,8 +8,9 @@ import socket
 import subprocess
 from pathlib import Path
 
-from stacktasks.relay import Relay, private_directory
+from stacktasks.relay import GO, Relay, private_directory
 from stacktasks.runner import Runner
+from tests.helpers import wait_until
 
 
 def echo_relay() -> Relay:
@@ -64,3 +65,22 @@ def test_a_folder_left_by_a_killed_task_is_removed_by_the_next_one() -> None:
         assert (fresh / "pid").read_text() == str(os.getpid())
     finally:
         shutil.rmtree(fresh)
+
+
+def test_a_waiting_program_is_started_ahead_and_gets_its_go_line_before_the_bytes() -> None:
+    argv = ["sh", "-c", 'read -r go && [ "$go" = go ] && exec cat']
+    relay = Relay(Runner(env=dict(os.environ), cwd=Path.cwd()), argv, "echo.sock", "relay to cat", go=GO)
+    relay.open()
+    try:
+        relay._start_spare()
+        spare = relay._spare
+        assert spare is not None and spare.process.poll() is None
+        with socket.socket(socket.AF_UNIX) as client:
+            client.connect(str(relay.path))
+            client.sendall(b"through the spare")
+            client.shutdown(socket.SHUT_WR)
+            assert b"".join(iter(lambda: client.recv(65536), b"")) == b"through the spare"
+        wait_until(lambda: relay._spare is not None and relay._spare is not spare)  # the next one
+    finally:
+        relay.close()
+    assert spare.process.poll() is not None
