@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from .project import Project
 
 LISTEN = "0A"  # the TCP state /proc/net/tcp gives a listening socket
+THROWAWAY = ("docker", "run", "--rm")  # a container that goes when its command ends
 
 
 def probe_image(project: Project) -> str | None:
@@ -37,9 +38,7 @@ def probe_image(project: Project) -> str | None:
 def listening_ports(project: Project, image: str) -> set[tuple[str, int]] | None:
     """(address, port) of every TCP listener on the engine's machine; None when not readable."""
     argv = [
-        "docker",
-        "run",
-        "--rm",
+        *THROWAWAY,
         "--network",
         "host",
         "--entrypoint",
@@ -87,9 +86,7 @@ def holds(listeners: set[tuple[str, int]], host_ip: str, port: int) -> bool:
 def free_disk(project: Project, image: str, root: str) -> int | None:
     """Free bytes where the engine keeps its data (its own machine's disk); None when not readable."""
     argv = [
-        "docker",
-        "run",
-        "--rm",
+        *THROWAWAY,
         "-v",
         f"{root}:/engine-data:ro",
         "--entrypoint",

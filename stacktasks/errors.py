@@ -14,7 +14,7 @@ N     a child's own exit code, passed through (tests, migrations, psql …)
 ====  ============================================================================
 
 ``failure_of`` is the one boundary that turns any expected exception (ours, psycopg, redis-py,
-the docker SDK, the OS) into a ``StackError``; it never imports those libraries itself.
+the OS) into a ``StackError``; it never imports those libraries itself.
 """
 
 from __future__ import annotations
@@ -135,8 +135,6 @@ def failure_of(error: BaseException) -> StackError:
         return StackError(f"PostgreSQL: {first_line(str(error))}", hint=hint)
     if _library_error(error, "redis.exceptions", "RedisError"):
         return StackError(f"Redis: {first_line(str(error)) or type(error).__name__}", hint="is Redis up? inv ps")
-    if _library_error(error, "docker.errors", "DockerException"):
-        return StackError(f"Docker engine: {first_line(str(error))}", hint="is the engine running? inv doctor")
     if isinstance(error, OSError):
         return _os_failure(error)
     return StackError(

@@ -15,6 +15,16 @@ def recorder(tmp_path: Path) -> RecordingRunner:
     return RecordingRunner(env={}, cwd=tmp_path)
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Under scripts/check-wheel the suite must test the installed wheel, not this checkout."""
+    import os
+
+    import stacktasks
+
+    if os.environ.get("STACKTASKS_TEST_INSTALLED") == "1" and "site-packages" not in stacktasks.__file__:
+        raise pytest.UsageError(f"testing {stacktasks.__file__}, not the installed wheel")
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The declared markers, by tier: `-m "not engine"` runs everything that needs no container engine."""
     for item in items:

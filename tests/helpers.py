@@ -81,7 +81,7 @@ def copy_demo(destination: Path, ports: dict[str, str] | None = None, *, with_en
     """A fresh copy of the demo project, as a teammate's clone would be.
 
     ``ports`` go into its .env (after the example's values) so that each test stack publishes its
-    own; without ``with_env`` the copy has no .env, as a new clone (and no tasks.py: `stack` runs it).
+    own; without ``with_env`` the copy has no .env, as a new clone (and no tasks.py: `stacktasks` runs it).
     """
     ignored = [".env", "backups", "dist", "__pycache__"] + ([] if with_env else ["tasks.py"])
     shutil.copytree(REPO / "examples/demo", destination, ignore=shutil.ignore_patterns(*ignored))

@@ -45,21 +45,21 @@ def restore_in_place(
 def schema_reset_sql(target: DbTarget) -> bytes:
     """Drop the schemas this role owns, in the restore's own transaction; the dump creates them
     again (all but ``public``, which pg_dump assumes exists, so it is created here)."""
+    from psycopg import sql
+
     conn = connect(target)
     try:
         rows = conn.execute(
             "select nspname from pg_namespace where pg_has_role(current_user, nspowner, 'USAGE') "
             "and nspname not in ('information_schema') and nspname not like 'pg\\_%'"
         ).fetchall()
+        statements = [statement("DROP SCHEMA {} CASCADE;", row[0]) for row in rows]
+        if any(row[0] == "public" for row in rows):
+            statements.append(sql.SQL("CREATE SCHEMA public;"))
+        # Rendered with the connection: psycopg 3.1 quotes identifiers only with one.
+        return (str(sql.SQL("\n").join(statements).as_string(conn)) + "\n").encode()
     finally:
         conn.close()
-    from psycopg import sql
-
-    statements = [statement("DROP SCHEMA {} CASCADE;", row[0]) for row in rows]
-    if any(row[0] == "public" for row in rows):
-        statements.append(sql.SQL("CREATE SCHEMA public;"))
-    script = sql.SQL("\n").join(statements)
-    return (str(script.as_string(None)) + "\n").encode()
 
 
 def restore_custom_in_place(project: Project, client: PgClient, plan: RestorePlan, dbname: str) -> None:

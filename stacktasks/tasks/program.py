@@ -1,6 +1,7 @@
-"""`stack`: the collection as a command of its own, for projects without a tasks.py and for
-onboarding scripts (`pipx run stacktasks stack onboard --yes`). Configuration comes from
-[tool.stacktasks] in ./pyproject.toml, invoke.yaml and INVOKE_STACKTASKS_* as with `inv`."""
+"""`stacktasks` (and `python -m stacktasks`): the collection as a command of its own, for projects
+without a tasks.py and for onboarding scripts (`pipx run stacktasks onboard --yes`). Configuration
+comes from [tool.stacktasks] in ./pyproject.toml, invoke.yaml and INVOKE_STACKTASKS_* as with `inv`.
+Named after the distribution: `stack` is Haskell's build tool on many machines."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from .namespace import collection
 
 
 def main() -> None:
-    program = Program(namespace=collection(), version=__version__, name="stacktasks", binary="stack")
+    program = Program(namespace=collection(), version=__version__, name="stacktasks", binary="stacktasks")
     program.run()
 
 

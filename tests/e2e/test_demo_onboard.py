@@ -1,4 +1,4 @@
-"""End-to-end: a new teammate's first command on a fresh copy of the demo, with `stack` (no
+"""End-to-end: a new teammate's first command on a fresh copy of the demo, with `stacktasks` (no
 tasks.py needed), under a real engine; then the second run, and the build-only frontend."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from tests.helpers import copy_demo, engine_missing, remove_stack, require
 
 PROJECT = "stacktasks-e2e-onboard"
 PORTS = {"APP_PORT": "32000", "DB_PORT": "32432", "REDIS_PORT": "32379"}
-STACK = str(Path(sys.executable).with_name("stack"))
+STACK = str(Path(sys.executable).with_name("stacktasks"))
 ENV = {**os.environ, "INVOKE_STACKTASKS_PROJECT_NAME": PROJECT, **PORTS}
 
 

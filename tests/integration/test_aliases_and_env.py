@@ -1,4 +1,4 @@
-"""Generated just/make recipes run by the real `just` and `make`; env tasks and the `stack`
+"""Generated just/make recipes run by the real `just` and `make`; env tasks and the `stacktasks`
 command driven as a user would."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import pytest
 from tests.helpers import INV, run_inv
 
 JUST = shutil.which("just", path=str(Path(sys.executable).parent)) or shutil.which("just")
-STACK = str(Path(sys.executable).with_name("stack"))
+STACK = str(Path(sys.executable).with_name("stacktasks"))
 
 
 @pytest.fixture()

@@ -29,12 +29,6 @@ def provoke_redis() -> None:
     redis.Redis(port=1, socket_connect_timeout=2).ping()
 
 
-def provoke_docker() -> None:
-    import docker
-
-    docker.DockerClient(base_url="unix:///nonexistent/docker.sock").ping()
-
-
 def provoke_disk_full() -> None:
     with open("/dev/full", "wb") as full:
         full.write(b"x" * 65536)
@@ -52,7 +46,6 @@ def provoke_a_bug() -> None:
 CASES: list[tuple[str, Callable[[], None], str, int]] = [
     ("psycopg", provoke_psycopg, "stacktasks: PostgreSQL: connection failed", 1),
     ("redis-py", provoke_redis, "stacktasks: Redis: Error", 1),
-    ("docker SDK", provoke_docker, "stacktasks: Docker engine: Error while fetching server API version", 1),
     ("ENOSPC", provoke_disk_full, "stacktasks: no space left on the device", 1),
     ("ENOTDIR", provoke_not_a_folder, "stacktasks: not a folder: /etc/hostname/backups", 1),
     ("a bug", provoke_a_bug, "stacktasks: internal error: KeyError: 'missing'", BUG),

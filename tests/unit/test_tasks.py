@@ -18,6 +18,15 @@ def test_the_collection_has_every_root_task() -> None:
     assert set(collection().task_names) >= ROOT_TASKS
 
 
+def test_every_summary_in_the_listing_is_a_whole_sentence() -> None:
+    """`inv --list` shows a docstring's first line only: it must not stop mid-sentence."""
+    from invoke.util import helpline
+
+    ns = collection()
+    cut = {name: helpline(ns[name]) for name in ns.task_names if not (helpline(ns[name]) or "").endswith((".", "?"))}
+    assert cut == {}
+
+
 def test_every_task_has_a_docstring_and_help_for_every_flag() -> None:
     import inspect
 
