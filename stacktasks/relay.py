@@ -188,14 +188,14 @@ def private_directory(prefix: str) -> Path:
     for stale in Path(tempfile.gettempdir()).glob(f"{prefix}*"):
         with contextlib.suppress(OSError, ValueError):
             pid = int((stale / "pid").read_text())
-            if stale.stat().st_uid == os.getuid() and not _alive(pid):
+            if stale.stat().st_uid == os.getuid() and not pid_alive(pid):
                 shutil.rmtree(stale, ignore_errors=True)
     directory = Path(tempfile.mkdtemp(prefix=prefix))
     (directory / "pid").write_text(str(os.getpid()))
     return directory
 
 
-def _alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
     import os
 
     try:

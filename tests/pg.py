@@ -82,7 +82,7 @@ def create_sample_database(name: str, owner: str = "stacktasks", password: str =
 def drop_databases(*names: str) -> None:
     with admin() as conn:
         for name in names:
-            for suffix in ("", "__undo", "__restoring", "__swap"):
+            for suffix in ("", "__undo", "__restoring", "__swap", "__snapping"):
                 conn.execute(
                     "select pg_terminate_backend(pid) from pg_stat_activity where datname = %s", [name + suffix]
                 )

@@ -13,6 +13,7 @@ import datetime
 import os
 import re
 import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
 
 @dataclass
 class BackupResult:
-    path: Path
+    path: Path | None  # None: written to stdout
     size: int
     tables: int
     seconds: float
@@ -112,10 +113,18 @@ def dump_database(
     reason: str | None = None,
     target: DbTarget | None = None,
     progress: bool = False,
+    to_stdout: bool = False,
 ) -> BackupResult | None:
-    """Write one backup (and its manifest); ``reason`` marks it automatic. None under dry-run."""
+    """Write one backup (and its manifest), or only the dump to stdout (``to_stdout``); ``reason``
+    marks it automatic. None under dry-run."""
     if fmt not in dumpfiles.SUFFIX:
         raise StackError(f"unknown backup format {fmt!r}; use custom or plain", code=USAGE)
+    if to_stdout and sys.stdout.isatty():
+        raise StackError(
+            "--output - writes the dump to stdout, which is a terminal",
+            hint="pipe it: inv db.backup --output - | gzip > db.dump.gz",
+            code=USAGE,
+        )
     target = target or resolve_target(project)
     target.refuse_transaction_pooler("backup")
     first = backup_path(project, target, name, fmt, reason)
@@ -124,6 +133,9 @@ def dump_database(
         args = [*format_args(project, fmt), "--snapshot=EXPORTED-AT-RUN-TIME"]
         argv = client.argv("pg_dump", args, watched=client.can_watch())
         project.runner.show(argv)
+        if to_stdout:
+            project.runner.note("stream it to stdout (no file, no manifest)")
+            return None
         project.runner.note(
             f"stream it to {dumpfiles.partial_path(first)} (created O_EXCL, 0600), fsync, link it to {first}, "
             f"write {dumpfiles.manifest_path(first).name}"
@@ -139,6 +151,10 @@ def dump_database(
     try:
         snapshot = export_snapshot(conn)
         prove_same_server(project, target, conn)  # reset destroys the service's data after this backup
+        if to_stdout:
+            sys.stdout.flush()
+            written, counts = _stream_dump(project, conn, target, snapshot, (None, os.dup(1)), fmt, False)
+            return BackupResult(None, written.size, len(counts), time.monotonic() - started, [])
         dumpfiles.ensure_private_directory(first.parent)
         final, fd = reserve_backup(first, named=bool(name))
         written, counts = _stream_dump(project, conn, target, snapshot, (final, fd), fmt, progress)
@@ -197,13 +213,14 @@ def _stream_dump(
     conn: psycopg.Connection[Any],
     target: DbTarget,
     snapshot: Snapshot,
-    reserved: tuple[Path, int],
+    reserved: tuple[Path | None, int],
     fmt: str,
     progress: bool,
 ) -> tuple[dumpfiles.Written, dict[str, int]]:
-    """pg_dump into the reserved ``.partial`` while the rows are counted; it is gone on any failure."""
+    """pg_dump into the reserved ``.partial`` (or stdout, for no path) while the rows are counted;
+    the ``.partial`` is gone on any failure."""
     final, fd = reserved
-    partial = dumpfiles.partial_path(final)
+    partial = dumpfiles.partial_path(final) if final else None
     client = choose_client(project, target, snapshot.server_major)
     watched = client.can_watch()  # pg_dump ends with the task: see tools.WATCHDOG
     argv = client.argv("pg_dump", [*format_args(project, fmt), f"--snapshot={snapshot.name}"], watched=watched)
@@ -234,7 +251,8 @@ def _stream_dump(
         counter.abandon()
         if fd >= 0:
             os.close(fd)
-        partial.unlink(missing_ok=True)  # ours: reserve_backup created it
+        if partial:
+            partial.unlink(missing_ok=True)  # ours: reserve_backup created it
         raise
 
 

@@ -8,6 +8,7 @@ manifest (``NAME.dump.json``) is renamed into place first: a complete dump alway
 from __future__ import annotations
 
 import contextlib
+import errno
 import gzip
 import hashlib
 import json
@@ -162,7 +163,11 @@ def stream_to_file(source: IO[bytes], destination: Path | int, progress: Progres
                 view = view[os.write(fd, view) :]
             size += len(chunk)
             progress.update(size)
-        os.fsync(fd)
+        try:
+            os.fsync(fd)
+        except OSError as error:  # a pipe (--output -) has nothing to sync
+            if error.errno not in (errno.EINVAL, errno.ESPIPE, errno.ENOTSUP):
+                raise
     finally:
         os.close(fd)
     progress.update(size, force=True)

@@ -106,6 +106,10 @@ def dump_to_restore(project: Project, file: str, latest: bool) -> Path:
         return latest_backup(project)
     if len(given) != 1:
         raise StackError("which dump? give one file, or --latest", hint="inv db.backups lists them", code=USAGE)
+    if given[0] == "-":
+        from .inputs import STDIN
+
+        return STDIN
     path = Path(given[0]).expanduser()
     if not path.exists() and not path.is_absolute():  # a backup's name, with or without its suffix
         in_backups = backup_directory(project) / path

@@ -142,6 +142,7 @@ def recover(conn: psycopg.Connection[Any], database: str, say: Callable[[str], N
     Call it holding the lock (``hold_lock``): then nothing of ours is running on these databases.
     """
     undo, scratch, aside = (aside_name(database, suffix) for suffix in ("__undo", "__restoring", "__swap"))
+    snapping = aside_name(database, "__snapping")  # a snapshot's copy in progress (snapshot.py)
     done: list[str] = []
     if not database_exists(conn, database):
         for kept in (undo, aside):
@@ -150,7 +151,7 @@ def recover(conn: psycopg.Connection[Any], database: str, say: Callable[[str], N
                 done.append(f"{database} was missing after an interrupted swap: {kept} is {database} again")
                 break
     ours = set(marked_databases(conn, [database, undo, aside]))
-    if database_exists(conn, scratch) or database_exists(conn, undo):
+    if any(database_exists(conn, name) for name in (scratch, undo, snapping)):
         ours.update(closed_databases(conn, [database]))
     for name in sorted(ours):
         reopen_database(conn, name)
@@ -164,6 +165,9 @@ def recover(conn: psycopg.Connection[Any], database: str, say: Callable[[str], N
     if database_exists(conn, scratch):
         drop_database(conn, scratch)
         done.append(f"dropped {scratch}, left by an interrupted restore ({database} was never replaced)")
+    if database_exists(conn, snapping):
+        drop_database(conn, snapping)
+        done.append(f"dropped {snapping}, the copy of an interrupted snapshot")
     for line in done:
         say(line)
     return done

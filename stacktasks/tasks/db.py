@@ -47,20 +47,27 @@ def shell(project: Project, args: str = "") -> None:
     help={
         "name": "file name without suffix (default: DATABASE-STAGE-TIMESTAMP)",
         "format": "custom (default: compressed, restorable in parallel) or plain (SQL text)",
+        "output": "- writes the dump to stdout instead (for | gzip, | ssh …): no file, no manifest",
     }
 )
-def backup(project: Project, name: str = "", format: str = "custom") -> None:  # noqa: A002 - the flag is --format
+def backup(project: Project, name: str = "", format: str = "custom", output: str = "") -> None:  # noqa: A002
     """Dump the database to backups/ (streamed, atomic, 0600) with a manifest of row counts."""
     from ..db.backup import dump_database
     from ..db.dumpfiles import human_size
     from ..safety import has_terminal
 
-    result = dump_database(project, name=name or None, fmt=format, progress=has_terminal(sys.stderr))
+    to_stdout = output == "-"
+    if output and not to_stdout:
+        from ..errors import USAGE, StackError
+
+        raise StackError(f"--output takes - (stdout) only, not {output!r}; name a file with --name", code=USAGE)
+    progress = has_terminal(sys.stderr) and not to_stdout
+    result = dump_database(project, name=name or None, fmt=format, progress=progress, to_stdout=to_stdout)
     if result is None:
         return
-    print(
-        f"backup: {shown_path(result.path)} ({human_size(result.size)}, {result.tables} tables, {result.seconds:.1f}s)"
-    )
+    where = "stdout" if result.path is None else shown_path(result.path)
+    summary = f"backup: {where} ({human_size(result.size)}, {result.tables} tables, {result.seconds:.1f}s)"
+    print(summary, file=sys.stderr if to_stdout else sys.stdout)
 
 
 @stack_task()
@@ -83,7 +90,8 @@ def backups(project: Project) -> None:
 
 @stack_task(
     help={
-        "file": "the dump to restore (or give it after --); custom, tar, plain SQL, gzipped or not",
+        "file": "the dump to restore (or after --); custom, tar or plain SQL, plain or compressed"
+        " (gzip, zstd, xz, bzip2, a zip of one); - reads it from stdin",
         "latest": "restore the newest backup in backups/",
         "yes": "confirm without asking (for scripts)",
         "jobs": "parallel pg_restore jobs (default: db.jobs, else up to 4 by CPU count)",
@@ -94,13 +102,19 @@ def restore(project: Project, file: str = "", latest: bool = False, yes: bool = 
 
     The replaced database is kept until the next restore (inv db.undo).
     """
+    from ..db.inputs import STDIN, readable_dump
     from ..db.restore import dump_to_restore, restore_database
 
     path = dump_to_restore(project, file, latest)
-    result = restore_database(project, path, jobs=jobs or None)
+    if path == STDIN and project.dry:
+        project.runner.note("read the dump from stdin into a private file in backups/, then restore it as below")
+        return
+    with readable_dump(project, path) as readable:
+        result = restore_database(project, readable, jobs=jobs or None)
     if result is None:
         return
-    lines = [f"restored {shown_path(path)} into {result.database} in {result.seconds:.1f}s"]
+    source = "the dump from stdin" if path == STDIN else shown_path(path)
+    lines = [f"restored {source} into {result.database} in {result.seconds:.1f}s"]
     if result.origin.database and result.origin.database != result.database:
         lines.append(f"note: this is a dump of another database, {result.origin.database} ({result.origin.describe()})")
     if result.verified_tables:

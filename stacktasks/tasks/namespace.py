@@ -16,24 +16,27 @@ def collection(**overrides: Any) -> Collection:
     invoke.yaml and ``INVOKE_STACKTASKS_*``. An unknown key or a wrong type fails here, at import.
     """
     from ..keys import COLLECTION_KEY, placeholder_tree
-    from . import aliases, db, env, front, redis, stack
+    from . import aliases, db, env, front, redis, snapshots, stack
 
     # Every task a module defines is in its namespace: no hand-kept list of task names.
     ns = Collection()
+    namespaces: dict[str, Collection] = {}
     for namespace, module in (
         ("", stack),
         ("db", db),
+        ("db", snapshots),
         ("redis", redis),
         ("front", front),
         ("env", env),
         ("aliases", aliases),
     ):
-        target = ns if not namespace else Collection(namespace)
+        if namespace and namespace not in namespaces:
+            namespaces[namespace] = Collection(namespace)
+            ns.add_collection(namespaces[namespace])
+        target = namespaces[namespace] if namespace else ns
         for value in vars(module).values():
             if isinstance(value, Task):
                 target.add_task(value)
-        if namespace:
-            ns.add_collection(target)
     ns.configure(
         {
             # Every key present (as None) so that INVOKE_STACKTASKS_* can reach it.

@@ -130,6 +130,7 @@ def reset(project: Project, yes: bool = False, rmi: bool = False, backup: bool =
 
     result = reset_stack(project, rmi=rmi, backup=backup, bind_data=bind_data)
     if result.backup:
+        assert result.backup.path is not None  # reset's backups are files
         print(f"backup before reset: {shown_path(result.backup.path)} ({result.backup.tables} tables)")
     if result.kept:
         print(f"kept bind-mounted data (down -v never removes it): {', '.join(result.kept)}; --bind-data deletes it")

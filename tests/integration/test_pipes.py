@@ -1,0 +1,128 @@
+"""Dumps through pipes and in the compressions people receive, on a real PostgreSQL server:
+`db.backup --output -`, `db.restore --file -`, and zstd, xz, bzip2 and zip files recognised by
+their content."""
+
+from __future__ import annotations
+
+import bz2
+import lzma
+import os
+import pty
+import subprocess
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests import pg
+from tests.helpers import INV, require, run_inv
+
+
+@pytest.fixture()
+def database(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    require(pg.server_missing())
+    name = pg.new_database_name()
+    pg.create_sample_database(name)
+    yield name, pg.url_project(tmp_path / "project", pg.url_for(name))
+    pg.drop_databases(name)
+
+
+def inv_bytes(project: Path, *args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run([INV, *args], cwd=project, input=stdin, capture_output=True, timeout=300)
+
+
+def dump_to_stdout(project: Path) -> bytes:
+    result = inv_bytes(project, "db.backup", "--output", "-")
+    assert result.returncode == 0, result.stderr.decode()
+    return result.stdout
+
+
+def test_backup_to_stdout_writes_the_dump_and_leaves_no_file(database: tuple[str, Path]) -> None:
+    _, project = database
+    result = inv_bytes(project, "db.backup", "--output", "-")
+    assert result.returncode == 0, result.stderr.decode()
+    assert result.stdout.startswith(b"PGDMP")
+    assert b"backup: stdout (" in result.stderr and b", 2 tables" in result.stderr
+    assert not any((project / "backups").glob("*"))
+
+
+def test_a_dump_piped_on_stdin_is_restored(database: tuple[str, Path]) -> None:
+    name, project = database
+    before = pg.fingerprint(name)
+    dump = dump_to_stdout(project)
+    pg.execute(name, "truncate billing.invoices")
+    result = inv_bytes(project, "db.restore", "--yes", "--file", "-", stdin=dump)
+    assert result.returncode == 0, result.stderr.decode()
+    assert b"restored the dump from stdin" in result.stdout
+    assert pg.fingerprint(name) == before
+    assert list((project / "backups").glob(".incoming-*")) == []  # the private copy is gone
+
+
+def compressed(kind: str, dump: bytes, folder: Path) -> Path:
+    path = folder / "received.bin"  # the content says what it is, not the name
+    if kind == "zstd":
+        path.write_bytes(subprocess.run(["zstd", "-q", "-c"], input=dump, capture_output=True, check=True).stdout)
+    elif kind == "xz":
+        path.write_bytes(lzma.compress(dump))
+    elif kind == "bzip2":
+        path.write_bytes(bz2.compress(dump))
+    else:
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr("nightly.dump", dump)
+    return path
+
+
+@pytest.mark.parametrize("kind", ["zstd", "xz", "bzip2", "zip"])
+def test_a_compressed_dump_is_recognised_by_its_content_and_restored(
+    database: tuple[str, Path], tmp_path: Path, kind: str
+) -> None:
+    name, project = database
+    before = pg.fingerprint(name)
+    path = compressed(kind, dump_to_stdout(project), tmp_path)
+    pg.execute(name, "delete from customers where id not in (select customer_id from billing.invoices)")
+    result = run_inv(project, "db.restore", "--yes", "--file", str(path))
+    assert result.returncode == 0, result.stderr
+    assert f"is {kind}-compressed: unpacking it into a private copy" in result.stderr
+    assert pg.fingerprint(name) == before
+    assert list((project / "backups").glob(".incoming-*")) == []
+
+
+def test_a_zip_of_two_files_is_refused_before_anything_changes(database: tuple[str, Path], tmp_path: Path) -> None:
+    name, project = database
+    before = pg.fingerprint(name)
+    path = tmp_path / "two.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("a.dump", b"x")
+        archive.writestr("b.dump", b"y")
+    result = run_inv(project, "db.restore", "--yes", "--file", str(path))
+    assert result.returncode == 1
+    assert "holds 2 files; a restore takes a zip of one dump" in result.stderr
+    assert pg.fingerprint(name) == before
+
+
+def test_a_cut_xz_dump_is_refused_and_its_copy_removed(database: tuple[str, Path], tmp_path: Path) -> None:
+    name, project = database
+    before = pg.fingerprint(name)
+    whole = lzma.compress(dump_to_stdout(project))
+    path = tmp_path / "cut.xz"
+    path.write_bytes(whole[: len(whole) // 2])
+    result = run_inv(project, "db.restore", "--yes", "--file", str(path))
+    assert result.returncode == 1
+    assert "broken" in result.stderr and "compressed data" in result.stderr
+    assert pg.fingerprint(name) == before
+    assert list((project / "backups").glob(".incoming-*")) == []
+
+
+def test_backup_to_stdout_refuses_a_terminal(database: tuple[str, Path]) -> None:
+    _, project = database
+    leader, follower = pty.openpty()
+    try:
+        result = subprocess.run(
+            [INV, "db.backup", "--output", "-"], cwd=project, stdout=follower, stderr=subprocess.PIPE, timeout=60
+        )
+    finally:
+        os.close(follower)
+        os.close(leader)
+    assert result.returncode == 2
+    assert b"writes the dump to stdout, which is a terminal" in result.stderr
