@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .errors import StackError
 from .roles import ROLE_NAMES
@@ -262,6 +262,18 @@ def run_checks(project: Project) -> list[Check]:
     for check in checks:
         check.blocking = check.id in BLOCKING
     return checks
+
+
+def json_report(project: Project, checks: list[Check], *, with_settings: bool) -> dict[str, Any]:
+    """What `inv doctor --json` prints: every check, and every setting with its origin."""
+    import dataclasses
+
+    rows = settings_table(project) if with_settings else []
+    return {
+        "ok": all(check.ok for check in checks),
+        "checks": [dataclasses.asdict(check) for check in checks],
+        "settings": [{"key": key, "value": value, "source": source} for key, value, source in rows],
+    }
 
 
 def settings_table(project: Project) -> list[tuple[str, str, str]]:

@@ -129,17 +129,7 @@ def dump_database(
     target.refuse_transaction_pooler("backup")
     first = backup_path(project, target, name, fmt, reason)
     if project.runner.dry:
-        client = choose_client(project, target, None)
-        args = [*format_args(project, fmt), "--snapshot=EXPORTED-AT-RUN-TIME"]
-        argv = client.argv("pg_dump", args, watched=client.can_watch())
-        project.runner.show(argv)
-        if to_stdout:
-            project.runner.note("stream it to stdout (no file, no manifest)")
-            return None
-        project.runner.note(
-            f"stream it to {dumpfiles.partial_path(first)} (created O_EXCL, 0600), fsync, link it to {first}, "
-            f"write {dumpfiles.manifest_path(first).name}"
-        )
+        show_dry_backup(project, target, fmt, None if to_stdout else first)
         return None
     started = time.monotonic()
     if target.kind == "service":  # just started, a database may still be initialising
@@ -173,6 +163,20 @@ def dump_database(
     if reason is not None:
         pruned = dumpfiles.prune_automatic(directory, target.dbname, project.settings.db.keep_automatic)
     return BackupResult(final, written.size, len(counts), time.monotonic() - started, pruned)
+
+
+def show_dry_backup(project: Project, target: DbTarget, fmt: str, first: Path | None) -> None:
+    """The commands a backup would run, and where its dump would go (stdout for no path)."""
+    client = choose_client(project, target, None)
+    args = [*format_args(project, fmt), "--snapshot=EXPORTED-AT-RUN-TIME"]
+    project.runner.show(client.argv("pg_dump", args, watched=client.can_watch()))
+    if first is None:
+        project.runner.note("stream it to stdout (no file, no manifest)")
+        return
+    project.runner.note(
+        f"stream it to {dumpfiles.partial_path(first)} (created O_EXCL, 0600), fsync, link it to {first}, "
+        f"write {dumpfiles.manifest_path(first).name}"
+    )
 
 
 def recover_before_backup(project: Project, target: DbTarget) -> None:

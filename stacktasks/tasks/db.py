@@ -70,14 +70,40 @@ def backup(project: Project, name: str = "", format: str = "custom", output: str
     print(summary, file=sys.stderr if to_stdout else sys.stdout)
 
 
-@stack_task()
-def backups(project: Project) -> None:
+@stack_task(
+    help={
+        "json": "print the backups as JSON (for scripts and CI)",
+        "prune": "remove manual backups: beyond --keep, or older than --older-than (asks first)",
+        "keep": "with --prune: how many of the newest manual backups stay",
+        "older_than": "with --prune: remove manual backups older than this (30d, 12h, 2w)",
+        "yes": "confirm the prune without asking (for scripts)",
+    }
+)
+def backups(
+    project: Project, json: bool = False, prune: bool = False, keep: int = -1, older_than: str = "", yes: bool = False
+) -> None:
     """List the backups, oldest first, with size, database and why each was taken."""
     from ..db.backup import backup_directory
+    from ..db.backups import backup_record, prune_backups
     from ..db.dumpfiles import human_size, incomplete_backups, list_backups
 
+    if prune:
+        pruned = prune_backups(project, keep=keep if keep >= 0 else None, older_than=older_than or None)
+        verb = "would remove" if project.dry else "removed"
+        names = ", ".join(path.name for path in pruned.removed)
+        print(f"{verb} {len(pruned.removed)} manual backup(s){': ' + names if names else ''}; {pruned.kept} kept")
+        return
     directory = backup_directory(project)
     found = list_backups(directory)
+    if json:
+        import json as json_module
+
+        records = {
+            "backups": [backup_record(item) for item in found],
+            "incomplete": [str(path) for path in incomplete_backups(directory)],
+        }
+        print(json_module.dumps(records, indent=2))
+        return
     if not found:
         print(f"no backups in {directory}")
     for item in found:

@@ -151,20 +151,31 @@ def test(project: Project, args: str = "", service: str = "") -> None:
     run_tests(project, args, service or None, colour=sys.stdout.isatty())
 
 
-@stack_task(help={"settings": "also list every setting with where it came from"})
-def doctor(project: Project, settings: bool = True) -> None:
+@stack_task(
+    help={
+        "settings": "also list every setting with where it came from",
+        "json": "print the checks (and settings) as JSON, for scripts and CI; the exit code is the same",
+    }
+)
+def doctor(project: Project, settings: bool = True, json: bool = False) -> None:
     """Check tools, engine, compose files, env files and roles; show every setting's origin."""
     from ..doctor import run_checks, settings_table
     from ..errors import StackError
 
     checks = run_checks(project)
+    if json:
+        import json as json_module
+
+        from ..doctor import json_report
+
+        print(json_module.dumps(json_report(project, checks, with_settings=settings), indent=2))
     width = max(len(check.name) for check in checks)
-    for check in checks:
+    for check in [] if json else checks:
         mark = "ok  " if check.ok else "FAIL"
         print(f"{mark} {check.name:<{width}}  {check.detail}")
         if check.hint and not check.ok:
             print(f"     {'':<{width}}  hint: {check.hint}")
-    if settings:
+    if settings and not json:
         rows = settings_table(project)
         key_width = max(len(key) for key, _, _ in rows)
         value_width = min(40, max(len(value) for _, value, _ in rows))

@@ -1,0 +1,124 @@
+"""Machine-readable output (`doctor --json`, `db.backups --json`) and pruning manual backups, with
+real backups of a real PostgreSQL database."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests import pg
+from tests.helpers import require, run_inv, write_project
+
+
+@pytest.fixture()
+def database(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    require(pg.server_missing())
+    name = pg.new_database_name()
+    pg.create_sample_database(name)
+    yield name, pg.url_project(tmp_path / "project", pg.url_for(name))
+    pg.drop_databases(name)
+
+
+def backup(project: Path, name: str) -> Path:
+    result = run_inv(project, "db.backup", "--name", name)
+    assert result.returncode == 0, result.stderr
+    return project / "backups" / f"{name}.dump"
+
+
+def age(path: Path, days: int) -> None:
+    """Make a backup look ``days`` old (its manifest's time is what counts, then the file's)."""
+    manifest = path.with_name(path.name + ".json")
+    data = json.loads(manifest.read_text())
+    then = time.time() - days * 86400
+    data["created_at"] = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(then))
+    manifest.write_text(json.dumps(data))
+    os.utime(path, (then, then))
+
+
+def test_backups_json_lists_each_backup_with_its_manifest(database: tuple[str, Path]) -> None:
+    name, project = database
+    backup(project, "first")
+    result = run_inv(project, "db.backups", "--json")
+    assert result.returncode == 0, result.stderr
+    listed = json.loads(result.stdout)
+    assert [Path(item["file"]).name for item in listed["backups"]] == ["first.dump"]
+    item = listed["backups"][0]
+    assert item["database"] == name and item["reason"] == "manual" and item["automatic"] is False
+    assert item["tables"] == {"billing.invoices": 2000, "public.customers": 500}
+    assert item["size"] == (project / "backups" / "first.dump").stat().st_size
+    assert listed["incomplete"] == []
+
+
+def test_prune_keep_removes_the_oldest_manual_backups_with_their_manifests(database: tuple[str, Path]) -> None:
+    _, project = database
+    paths = [backup(project, label) for label in ("a", "b", "c")]
+    for days, path in zip((3, 2, 1), paths, strict=True):
+        age(path, days)
+    result = run_inv(project, "db.backups", "--prune", "--keep", "1", "--yes")
+    assert result.returncode == 0, result.stderr
+    assert "removed 2 manual backup(s): a.dump, b.dump; 1 kept" in result.stdout
+    assert sorted(p.name for p in (project / "backups").iterdir()) == ["c.dump", "c.dump.json"]
+
+
+def test_prune_older_than_removes_only_what_is_older(database: tuple[str, Path]) -> None:
+    _, project = database
+    old, recent = backup(project, "old"), backup(project, "recent")
+    age(old, 40)
+    age(recent, 5)
+    result = run_inv(project, "db.backups", "--prune", "--older-than", "30d", "--yes")
+    assert result.returncode == 0, result.stderr
+    assert not old.exists() and recent.exists()
+
+
+def test_prune_under_dry_run_only_says_what_would_go(database: tuple[str, Path]) -> None:
+    _, project = database
+    kept = [backup(project, label) for label in ("x", "y")]
+    result = run_inv(project, "--dry", "db.backups", "--prune", "--keep", "0")
+    assert result.returncode == 0, result.stderr
+    assert "would remove 2 manual backup(s)" in result.stdout
+    assert all(path.exists() for path in kept)
+
+
+def test_prune_without_a_terminal_or_yes_asks_and_removes_nothing(database: tuple[str, Path]) -> None:
+    _, project = database
+    kept = backup(project, "mine")
+    result = run_inv(project, "db.backups", "--prune", "--keep", "0")
+    assert result.returncode != 0
+    assert kept.exists()
+
+
+def test_automatic_backups_are_not_pruned(database: tuple[str, Path]) -> None:
+    _, project = database
+    manual = backup(project, "manual")
+    automatic = backup(project, "auto")
+    manifest = automatic.with_name(automatic.name + ".json")
+    data = json.loads(manifest.read_text())
+    data.update(automatic=True, reason="before reset")
+    manifest.write_text(json.dumps(data))
+    result = run_inv(project, "db.backups", "--prune", "--keep", "0", "--yes")
+    assert result.returncode == 0, result.stderr
+    assert not manual.exists() and automatic.exists()
+
+
+def test_an_age_without_a_unit_is_refused(database: tuple[str, Path]) -> None:
+    _, project = database
+    result = run_inv(project, "db.backups", "--prune", "--older-than", "30")
+    assert result.returncode == 2 and "e.g. 30d, 12h, 2w, 90m" in result.stderr
+
+
+def test_doctor_json_is_parseable_and_its_exit_code_matches(tmp_path: Path) -> None:
+    compose = "services:\n  db:\n    image: postgres:16-alpine\n    environment:\n      POSTGRES_PASSWORD: secret-pw\n"
+    project = write_project(tmp_path / "p", compose)
+    result = run_inv(project, "doctor", "--json")
+    report = json.loads(result.stdout)
+    assert result.returncode == (0 if report["ok"] else 1)
+    ids = {check["id"] for check in report["checks"]}
+    assert {"docker-cli", "compose", "engine"} <= ids
+    assert all(set(check) == {"id", "name", "ok", "detail", "hint", "blocking"} for check in report["checks"])
+    assert {"key": "stage", "value": "'dev'", "source": "default"} in report["settings"]
+    assert "secret-pw" not in result.stdout
