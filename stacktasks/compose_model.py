@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -13,11 +13,29 @@ class ComposeModel:
 
     name: str | None
     services: dict[str, dict[str, Any]]
+    secrets: dict[str, dict[str, Any]] = field(default_factory=dict)  # top-level `secrets:`
 
     @classmethod
     def from_config(cls, data: dict[str, Any]) -> ComposeModel:
         services = data.get("services") or {}
-        return cls(name=data.get("name"), services={k: v or {} for k, v in services.items()})
+        secrets = {k: v for k, v in (data.get("secrets") or {}).items() if isinstance(v, dict)}
+        return cls(name=data.get("name"), services={k: v or {} for k, v in services.items()}, secrets=secrets)
+
+    def secret_source(self, service: str, path: str) -> str | None:
+        """The file on this machine behind a compose secret the service sees at ``path``
+        (``/run/secrets/NAME`` unless the service gives another target); None if there is none."""
+        for entry in self.services.get(service, {}).get("secrets") or []:
+            source = entry if isinstance(entry, str) else entry.get("source")
+            target = None if isinstance(entry, str) else entry.get("target")
+            if not isinstance(source, str):
+                continue
+            seen_at = (
+                target if isinstance(target, str) and target.startswith("/") else f"/run/secrets/{target or source}"
+            )
+            declared = self.secrets.get(source, {})
+            if seen_at == path and isinstance(declared.get("file"), str):
+                return str(declared["file"])
+        return None
 
     def image(self, service: str) -> str | None:
         image = self.services.get(service, {}).get("image")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import time
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -173,11 +174,15 @@ def _service_target(project: Project, service: str) -> DbTarget:
         raise StackError(f"db.service is {service}, which the compose model does not have")
     environment = model.environment(service)
     app_url = _url_naming(project, service)  # the app's URL names the database when POSTGRES_* do not
-    user = environment.get("POSTGRES_USER") or (app_url.user if app_url else None) or "postgres"
-    password = environment.get("POSTGRES_PASSWORD") or (app_url.password if app_url else None) or None
+
+    def setting(name: str) -> str | None:
+        return file_convention(project, service, environment, name)
+
+    password = setting("POSTGRES_PASSWORD") or (app_url.password if app_url else None) or None
     if password:
         project.env.masker.add(password)
-    dbname = environment.get("POSTGRES_DB") or (app_url.dbname if app_url else None) or _named(project) or user
+    user = setting("POSTGRES_USER") or (app_url.user if app_url else None) or "postgres"
+    dbname = setting("POSTGRES_DB") or (app_url.dbname if app_url else None) or _named(project) or user
     port = int(environment.get("PGPORT") or 5432)
     address = _reach(project, service, port)
     target = DbTarget(
@@ -190,6 +195,40 @@ def _service_target(project: Project, service: str) -> DbTarget:
         service=service,
     )
     return _with_overrides(project, target)
+
+
+def file_convention(project: Project, service: str, environment: dict[str, str], name: str) -> str | None:
+    """``name`` from the service's environment, or from the file its ``name_FILE`` names (the
+    official images' convention): a compose secret's own file on this machine, else read inside
+    the running service. The value is never printed; only the path is in argv."""
+    if environment.get(name):
+        return environment[name]
+    path = environment.get(f"{name}_FILE")
+    if not path:
+        return None
+    source = project.model().secret_source(service, path)
+    if source:
+        try:
+            value = Path(source).read_text(encoding="utf-8")
+        except OSError as error:
+            raise StackError(
+                f"{name}_FILE: the compose secret's file {source} cannot be read: {error.strerror}"
+            ) from None
+    else:
+        read = project.runner.capture(project.compose().exec_argv(service, ["cat", "--", path]), check=False)
+        if read.returncode != 0:
+            if project.runner.dry:
+                project.runner.note(f"{name} is read from {path} in service {service}, which is not running")
+                return None
+            raise StackError(
+                f"{name}_FILE names {path} in service {service}, which could not be read there",
+                hint=f"is the service running? inv up -s {service}",
+            )
+        value = read.stdout
+    value = value.rstrip("\n")  # as the image reads it: $(< file)
+    if "PASSWORD" in name:
+        project.env.masker.add(value)
+    return value
 
 
 def _reach(project: Project, service: str, port: int) -> tuple[str, int] | None:

@@ -1,6 +1,11 @@
 #!/bin/sh
 # First start: initdb as the official image does, then run the server in the foreground.
 set -eu
+# As the official image: each of these may come from a file its VAR_FILE names (compose secrets).
+for var in POSTGRES_USER POSTGRES_PASSWORD POSTGRES_DB; do
+  eval "file=\${${var}_FILE:-}"
+  if [ -n "$file" ]; then eval "$var=\$(cat \"\$file\")"; export "$var"; fi
+done
 : "${POSTGRES_USER:=postgres}"
 : "${POSTGRES_DB:=$POSTGRES_USER}"
 # As the official image: a password, or POSTGRES_HOST_AUTH_METHOD=trust (no password at all).
