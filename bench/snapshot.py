@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from postgres import ADMIN_URL, DATABASE, INV, ensure_database  # noqa: E402
+from postgres import ADMIN_URL, DATABASE, INV, ensure_database
 
 
 def inv(project: Path, *args: str) -> float:

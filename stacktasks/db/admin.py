@@ -5,7 +5,7 @@ Identifiers are always quoted by psycopg (``statement``), never by hand.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..errors import StackError, first_line
@@ -57,12 +57,21 @@ order by 1, 2
 """
 
 
-def row_counts(conn: psycopg.Connection[Any]) -> dict[str, int]:
-    """Exact row count of every user table, as ``schema.table``."""
+def row_counts(
+    conn: psycopg.Connection[Any], left_out: Callable[[str, str], str | None] | None = None
+) -> dict[str, int]:
+    """Exact row count of every user table, as ``schema.table``; ``left_out`` says which tables a
+    dump leaves out ("table": not listed) or holds without rows ("data": 0, not counted)."""
     counts: dict[str, int] = {}
     with conn.cursor() as cursor:
         tables = cursor.execute(TABLES_SQL).fetchall()
         for schema, table in tables:
+            kind = left_out(schema, table) if left_out else None
+            if kind == "table":
+                continue
+            if kind == "data":
+                counts[f"{schema}.{table}"] = 0
+                continue
             row = cursor.execute(statement("select count(*) from only {}.{}", schema, table)).fetchone()
             counts[f"{schema}.{table}"] = int(row[0]) if row else 0
     return counts

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import USAGE, StackError
 from . import dumpfiles
 from .admin import connect, prove_same_server, row_counts, server_major
+from .exclusions import Exclusions
 from .target import DbTarget, resolve_target
 from .tools import choose_client
 
@@ -101,8 +102,9 @@ def reserve_backup(first: Path, *, named: bool) -> tuple[Path, int]:
     raise StackError(f"no free name for a backup like {first.name}")
 
 
-def format_args(project: Project, fmt: str) -> list[str]:
-    return ["-Fc", "-Z", str(project.settings.db.compress)] if fmt == "custom" else ["-Fp"]
+def format_args(project: Project, fmt: str, exclude: Exclusions | None = None) -> list[str]:
+    args = ["-Fc", "-Z", str(project.settings.db.compress)] if fmt == "custom" else ["-Fp"]
+    return args + (exclude.pg_dump_args() if exclude else [])
 
 
 def dump_database(
@@ -114,22 +116,16 @@ def dump_database(
     target: DbTarget | None = None,
     progress: bool = False,
     to_stdout: bool = False,
+    exclude: Exclusions | None = None,
 ) -> BackupResult | None:
     """Write one backup (and its manifest), or only the dump to stdout (``to_stdout``); ``reason``
     marks it automatic. None under dry-run."""
-    if fmt not in dumpfiles.SUFFIX:
-        raise StackError(f"unknown backup format {fmt!r}; use custom or plain", code=USAGE)
-    if to_stdout and sys.stdout.isatty():
-        raise StackError(
-            "--output - writes the dump to stdout, which is a terminal",
-            hint="pipe it: inv db.backup --output - | gzip > db.dump.gz",
-            code=USAGE,
-        )
+    _check_request(fmt, to_stdout)
     target = target or resolve_target(project)
     target.refuse_transaction_pooler("backup")
     first = backup_path(project, target, name, fmt, reason)
     if project.runner.dry:
-        show_dry_backup(project, target, fmt, None if to_stdout else first)
+        show_dry_backup(project, target, fmt, None if to_stdout else first, exclude)
         return None
     started = time.monotonic()
     if target.kind == "service":  # just started, a database may still be initialising
@@ -143,14 +139,14 @@ def dump_database(
         prove_same_server(project, target, conn)  # reset destroys the service's data after this backup
         if to_stdout:
             sys.stdout.flush()
-            written, counts = _stream_dump(project, conn, target, snapshot, (None, os.dup(1)), fmt, False)
+            written, counts = _stream_dump(project, conn, target, snapshot, (None, os.dup(1)), fmt, False, exclude)
             return BackupResult(None, written.size, len(counts), time.monotonic() - started, [])
         dumpfiles.ensure_private_directory(first.parent)
         final, fd = reserve_backup(first, named=bool(name))
-        written, counts = _stream_dump(project, conn, target, snapshot, (final, fd), fmt, progress)
+        written, counts = _stream_dump(project, conn, target, snapshot, (final, fd), fmt, progress, exclude)
     finally:
         conn.close()
-    manifest = _manifest(project, target, snapshot, final, fmt, written, counts, reason)
+    manifest = _manifest(project, target, snapshot, final, fmt, written, counts, reason) | _excluded(exclude)
     directory = final.parent
     try:
         dumpfiles.write_json_atomically(dumpfiles.manifest_path(final), manifest)
@@ -165,10 +161,27 @@ def dump_database(
     return BackupResult(final, written.size, len(counts), time.monotonic() - started, pruned)
 
 
-def show_dry_backup(project: Project, target: DbTarget, fmt: str, first: Path | None) -> None:
+def _check_request(fmt: str, to_stdout: bool) -> None:
+    if fmt not in dumpfiles.SUFFIX:
+        raise StackError(f"unknown backup format {fmt!r}; use custom or plain", code=USAGE)
+    if to_stdout and sys.stdout.isatty():
+        raise StackError(
+            "--output - writes the dump to stdout, which is a terminal",
+            hint="pipe it: inv db.backup --output - | gzip > db.dump.gz",
+            code=USAGE,
+        )
+
+
+def _excluded(exclude: Exclusions | None) -> dict[str, Any]:
+    return {"excluded": exclude.record()} if exclude else {}
+
+
+def show_dry_backup(
+    project: Project, target: DbTarget, fmt: str, first: Path | None, exclude: Exclusions | None
+) -> None:
     """The commands a backup would run, and where its dump would go (stdout for no path)."""
     client = choose_client(project, target, None)
-    args = [*format_args(project, fmt), "--snapshot=EXPORTED-AT-RUN-TIME"]
+    args = [*format_args(project, fmt, exclude), "--snapshot=EXPORTED-AT-RUN-TIME"]
     project.runner.show(client.argv("pg_dump", args, watched=client.can_watch()))
     if first is None:
         project.runner.note("stream it to stdout (no file, no manifest)")
@@ -220,6 +233,7 @@ def _stream_dump(
     reserved: tuple[Path | None, int],
     fmt: str,
     progress: bool,
+    exclude: Exclusions | None = None,
 ) -> tuple[dumpfiles.Written, dict[str, int]]:
     """pg_dump into the reserved ``.partial`` (or stdout, for no path) while the rows are counted;
     the ``.partial`` is gone on any failure."""
@@ -227,8 +241,9 @@ def _stream_dump(
     partial = dumpfiles.partial_path(final) if final else None
     client = choose_client(project, target, snapshot.server_major)
     watched = client.can_watch()  # pg_dump ends with the task: see tools.WATCHDOG
-    argv = client.argv("pg_dump", [*format_args(project, fmt), f"--snapshot={snapshot.name}"], watched=watched)
-    counter = RowCounter(conn)
+    args = [*format_args(project, fmt, exclude), f"--snapshot={snapshot.name}"]
+    argv = client.argv("pg_dump", args, watched=watched)
+    counter = RowCounter(conn, exclude)
     meter = dumpfiles.Progress(
         f"backup {target.dbname}",
         enabled=progress,
@@ -263,15 +278,16 @@ def _stream_dump(
 class RowCounter:
     """Counts rows on the snapshot connection in a thread, while pg_dump streams."""
 
-    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+    def __init__(self, conn: psycopg.Connection[Any], exclude: Exclusions | None = None) -> None:
         self.conn = conn
+        self.exclude = exclude
         self.counts: dict[str, int] | None = None
         self.error: BaseException | None = None
         self.thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
         try:
-            self.counts = row_counts(self.conn)
+            self.counts = row_counts(self.conn, self.exclude.kind if self.exclude else None)
         except BaseException as error:  # handed to the main thread
             self.error = error
 

@@ -48,9 +48,19 @@ def shell(project: Project, args: str = "") -> None:
         "name": "file name without suffix (default: DATABASE-STAGE-TIMESTAMP)",
         "format": "custom (default: compressed, restorable in parallel) or plain (SQL text)",
         "output": "- writes the dump to stdout instead (for | gzip, | ssh …): no file, no manifest",
-    }
+        "exclude_table_data": "leave out this table's rows, keep its definition (pg_dump pattern; repeatable)",
+        "exclude_table": "leave out this table entirely (pg_dump pattern; repeatable)",
+    },
+    iterable=["exclude_table_data", "exclude_table"],
 )
-def backup(project: Project, name: str = "", format: str = "custom", output: str = "") -> None:  # noqa: A002
+def backup(
+    project: Project,
+    name: str = "",
+    format: str = "custom",  # noqa: A002 - the flag is --format
+    output: str = "",
+    exclude_table_data: list[str] | None = None,
+    exclude_table: list[str] | None = None,
+) -> None:
     """Dump the database to backups/ (streamed, atomic, 0600) with a manifest of row counts."""
     from ..db.backup import dump_database
     from ..db.dumpfiles import human_size
@@ -62,7 +72,12 @@ def backup(project: Project, name: str = "", format: str = "custom", output: str
 
         raise StackError(f"--output takes - (stdout) only, not {output!r}; name a file with --name", code=USAGE)
     progress = has_terminal(sys.stderr) and not to_stdout
-    result = dump_database(project, name=name or None, fmt=format, progress=progress, to_stdout=to_stdout)
+    from ..db.exclusions import Exclusions
+
+    exclude = Exclusions.of(exclude_table or [], exclude_table_data or [])
+    result = dump_database(
+        project, name=name or None, fmt=format, progress=progress, to_stdout=to_stdout, exclude=exclude or None
+    )
     if result is None:
         return
     where = "stdout" if result.path is None else shown_path(result.path)
