@@ -9,7 +9,7 @@ from __future__ import annotations
 import errno
 import re
 import socket
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -60,7 +60,7 @@ def taken_ports(project: Project, services: Sequence[str] = ()) -> tuple[list[Ta
     taken, free = [], 0
     for service, (host_ip, published, _) in wanted:
         if is_taken(host_ip, published):
-            where, variable = locate_port(compose.compose_file_paths(), published)
+            where, variable = locate_port(compose.compose_file_paths(), published, project.env.values)
             taken.append(TakenPort(service, published, where, variable))
         else:
             free += 1
@@ -78,10 +78,12 @@ def _engine_machine_test(project: Project) -> Callable[[str, int], bool]:
     return lambda host_ip, port: holds(listeners, host_ip, port)
 
 
-def locate_port(files: Sequence[Path], port: int) -> tuple[str, str | None]:
-    """Where a published port is written: ``file:line``, and the variable it comes from, if any."""
+def locate_port(files: Sequence[Path], port: int, values: Mapping[str, str] | None = None) -> tuple[str, str | None]:
+    """Where a published port is written: ``file:line``, and the variable it comes from, if any:
+    one whose default is the port, or whose value (``values``: the env files') is."""
     literal = re.compile(rf"(?<![\d$]){port}:\d+")
     variable = re.compile(rf"\$\{{(\w+):?-{port}\}}:\d+")
+    any_variable = re.compile(r"\$\{(\w+)(?::?-[^}]*)?\}:\d+")
     for path in files:
         try:
             lines = path.read_text(encoding="utf-8").splitlines()
@@ -91,6 +93,9 @@ def locate_port(files: Sequence[Path], port: int) -> tuple[str, str | None]:
             named = variable.search(line)
             if named:
                 return f"{path.name}:{number}", named.group(1)
+            for found in any_variable.finditer(line):
+                if (values or {}).get(found.group(1), "").strip() == str(port):
+                    return f"{path.name}:{number}", found.group(1)
             if literal.search(line):
                 return f"{path.name}:{number}", None
     return "", None
