@@ -52,6 +52,10 @@ class ComposeVersion:
     def supports_wait(self) -> bool:
         return self.version >= (2, 1)
 
+    @property
+    def supports_watch(self) -> bool:
+        return self.version >= (2, 22)  # `compose watch` left its experimental stage in 2.22
+
 
 def parse_version(text: str) -> tuple[int, ...]:
     match = re.search(r"(\d+)\.(\d+)(?:\.(\d+))?", text)
@@ -308,6 +312,14 @@ class Compose:
         if build and not self.version.is_v1:
             args.append("--build")  # a changed Dockerfile is picked up; cached otherwise
         return [*args, *self._env_flags(env, pass_env), service, *command]
+
+    def watch_argv(self, services: Sequence[str], *, profiles: Sequence[str] = ()) -> list[str]:
+        """``compose watch``: build, start, then sync or rebuild as the files' ``develop.watch`` says."""
+        base = self.base()
+        for profile in profiles:
+            if profile not in self.settings.profiles:
+                base += ["--profile", profile]
+        return [*base, "watch", *services]
 
     def run_argv(
         self, service: str, command: Sequence[str], *, profiles: Sequence[str] = (), **options: Any

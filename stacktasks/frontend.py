@@ -114,6 +114,11 @@ def changed_files(before: dict[str, tuple[float, int]], after: dict[str, tuple[f
     return sorted(path for path in before.keys() | after.keys() if before.get(path) != after.get(path))
 
 
+def uses_compose_watch(project: Project, service: str) -> bool:
+    develop = project.model().services.get(service, {}).get("develop") or {}
+    return bool(isinstance(develop, dict) and develop.get("watch")) and project.compose().version.supports_watch
+
+
 def watch_frontend(
     project: Project,
     service: str | None = None,
@@ -122,11 +127,27 @@ def watch_frontend(
     rounds: int | None = None,
     on_build: Callable[[BuildResult | None, list[str]], None] | None = None,
 ) -> None:
-    """Build, then rebuild whenever a source file changes, until Ctrl-C (or ``rounds`` polls)."""
+    """Build, then rebuild whenever a source file changes, until Ctrl-C (or ``rounds`` polls).
+
+    Where the compose file declares ``develop.watch`` for the service and compose has `watch`,
+    compose's own watch does it instead (it knows the sync and rebuild rules written there)."""
     target = project.service("front", service)
+    if uses_compose_watch(project, target):
+        compose = project.compose()
+        project.runner.note(f"{target} declares develop.watch: compose watch takes over (Ctrl-C stops)")
+        argv = compose.watch_argv([target], profiles=project.model().profiles(target)[:1])
+        code = project.runner.run(argv, check=False)
+        if code and code != 130:
+            raise StackError(f"compose watch of {target} exited with {code}", code=code)
+        return
     paths = source_paths(project, target)
     ignore = dist_path(project)
     result = build_frontend(project, target)
+    if project.dry:
+        project.runner.note(
+            f"then look at {len(paths)} source folder(s) every {interval:g}s and build again on a change"
+        )
+        return
     if on_build:
         on_build(result, [])
     state = snapshot(paths, ignore)

@@ -165,3 +165,35 @@ def test_exec_without_a_command_explains_the_form(seed_001: Path) -> None:
     result = run_inv(seed_001, "exec", "backend")
     assert result.returncode == 2
     assert "hint: inv exec backend -- COMMAND" in result.stderr
+
+
+WATCHED_FRONTEND = """
+services:
+  frontend:
+    build: ./frontend
+    profiles: ["build"]
+    develop:
+      watch:
+        - action: rebuild
+          path: ./frontend/src
+"""
+
+
+def test_front_watch_hands_over_to_compose_watch_where_develop_watch_is_declared(tmp_path: Path) -> None:
+    project = write_project(tmp_path / "p", WATCHED_FRONTEND)
+    (project / "frontend" / "src").mkdir(parents=True)
+    result = run_inv(project, "--dry", "front.watch")
+    assert result.returncode == 0, result.stderr
+    assert "frontend declares develop.watch: compose watch takes over" in result.stdout
+    assert "docker compose --profile build watch frontend" in result.stdout
+    assert "run --rm" not in result.stdout
+
+
+def test_front_watch_polls_where_no_develop_watch_is_declared(tmp_path: Path) -> None:
+    project = write_project(tmp_path / "p", SEED_001)
+    (project / "frontend").mkdir()
+    result = run_inv(project, "--dry", "front.watch")
+    assert result.returncode == 0, result.stderr
+    assert "docker compose --profile build run --rm -T --build frontend" in result.stdout
+    assert "every 1s and build again on a change" in result.stdout
+    assert " watch " not in result.stdout
