@@ -89,6 +89,12 @@ def drop_databases(*names: str) -> None:
                 conn.execute(sql.SQL("drop database if exists {}").format(sql.Identifier(name + suffix)))
 
 
+def drop_snapshots(name: str) -> None:
+    with admin() as conn:
+        for (datname,) in conn.execute("select datname from pg_database where datname like %s", [f"{name}__snap%"]):
+            conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(datname)))
+
+
 def databases() -> set[str]:
     with admin() as conn:
         return {row[0] for row in conn.execute("select datname from pg_database").fetchall()}

@@ -4,28 +4,24 @@ out, the manifest records, and the restore's verification expects."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests import pg
-from tests.helpers import require, run_inv
+from tests.helpers import run_inv
 
 
 @pytest.fixture()
-def database(tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    require(pg.server_missing())
-    name = pg.new_database_name()
-    pg.create_sample_database(name)
+def database(sample_database: tuple[str, Path]) -> tuple[str, Path]:
+    name, _ = sample_database
     pg.execute(
         name,
         "create table audit_log (id int, what text); "
         "insert into audit_log select i, 'x' from generate_series(1, 300) i",
     )
     pg.execute(name, "create table scratch_import (id int); insert into scratch_import values (1)")
-    yield name, pg.url_project(tmp_path / "project", pg.url_for(name))
-    pg.drop_databases(name)
+    return sample_database
 
 
 def test_left_out_rows_and_tables_are_recorded_and_the_restore_expects_them_absent(

@@ -6,22 +6,16 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests import pg
-from tests.helpers import require, run_inv, write_project
+from tests.helpers import run_inv, write_project
 
 
 @pytest.fixture()
-def database(tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    require(pg.server_missing())
-    name = pg.new_database_name()
-    pg.create_sample_database(name)
-    yield name, pg.url_project(tmp_path / "project", pg.url_for(name))
-    pg.drop_databases(name)
+def database(sample_database: tuple[str, Path]) -> tuple[str, Path]:
+    return sample_database
 
 
 def backup(project: Path, name: str) -> Path:

@@ -10,22 +10,17 @@ import os
 import pty
 import subprocess
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests import pg
-from tests.helpers import INV, require, run_inv
+from tests.helpers import INV, run_inv
 
 
 @pytest.fixture()
-def database(tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    require(pg.server_missing())
-    name = pg.new_database_name()
-    pg.create_sample_database(name)
-    yield name, pg.url_project(tmp_path / "project", pg.url_for(name))
-    pg.drop_databases(name)
+def database(sample_database: tuple[str, Path]) -> tuple[str, Path]:
+    return sample_database
 
 
 def inv_bytes(project: Path, *args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:

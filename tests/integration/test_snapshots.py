@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import signal
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -16,20 +15,9 @@ from tests import pg
 from tests.helpers import require, run_inv, start_inv, wait_until
 
 
-def drop_snapshots(name: str) -> None:
-    with pg.admin() as conn:
-        for (datname,) in conn.execute("select datname from pg_database where datname like %s", [f"{name}__snap%"]):
-            conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(datname)))
-
-
 @pytest.fixture()
-def database(tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    require(pg.server_missing())
-    name = pg.new_database_name()
-    pg.create_sample_database(name)
-    yield name, pg.url_project(tmp_path / "project", pg.url_for(name))
-    drop_snapshots(name)
-    pg.drop_databases(name)
+def database(sample_database: tuple[str, Path]) -> tuple[str, Path]:
+    return sample_database
 
 
 def inv_ok(project: Path, *args: str) -> str:
