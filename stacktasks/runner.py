@@ -36,8 +36,11 @@ def format_argv(argv: Sequence[str]) -> str:
 class StderrTail:
     """Drains a child's stderr in a thread, keeping its last lines for the error message."""
 
-    def __init__(self, stream: IO[bytes], echo: IO[bytes] | None = None) -> None:
+    def __init__(
+        self, stream: IO[bytes], echo: IO[bytes] | None = None, on_line: Callable[[str], None] | None = None
+    ) -> None:
         self.lines: deque[str] = deque(maxlen=20)
+        self.on_line = on_line  # sees every line (a progress meter), in the draining thread
         self._thread = threading.Thread(target=self._drain, args=(stream, echo), daemon=True)
         self._thread.start()
 
@@ -49,6 +52,8 @@ class StderrTail:
             line = raw.decode("utf-8", "replace").strip()
             if line:
                 self.lines.append(line)
+                if self.on_line is not None:
+                    self.on_line(line)
 
     def join(self, timeout: float | None = None) -> None:
         self._thread.join(timeout)
@@ -65,12 +70,20 @@ class Child:
     so no tool outlives the task that started it.
     """
 
-    def __init__(self, process: subprocess.Popen[bytes], argv: Sequence[str], runner: Runner, what: str) -> None:
+    def __init__(
+        self,
+        process: subprocess.Popen[bytes],
+        argv: Sequence[str],
+        runner: Runner,
+        what: str,
+        on_stderr_line: Callable[[str], None] | None = None,
+    ) -> None:
         self.process = process
         self.argv = list(argv)
         self.runner = runner
         self.what = what
-        self.tail = StderrTail(process.stderr) if process.stderr is not None else None
+        stderr = process.stderr
+        self.tail = StderrTail(stderr, on_line=on_stderr_line) if stderr is not None else None
 
     @property
     def stdin(self) -> IO[bytes]:
@@ -240,6 +253,7 @@ class Runner:
         what: str = "",
         quiet: bool = False,
         changes: bool = True,
+        on_stderr_line: Callable[[str], None] | None = None,
     ) -> Child:
         """Start a child whose binary streams the caller wires up; its stderr is kept for errors.
 
@@ -263,7 +277,7 @@ class Runner:
             )
         except FileNotFoundError:
             raise self.not_found(argv) from None
-        return Child(process, argv, self, what or argv[0])
+        return Child(process, argv, self, what or argv[0], on_stderr_line)
 
     def pipe(
         self,

@@ -81,6 +81,7 @@ class RecordingRunner(Runner):
         what: str = "",
         quiet: bool = False,
         changes: bool = True,
+        on_stderr_line: Any = None,
     ) -> Any:
         if self.dry and changes:  # shown, not run: what the real runner does under dry-run
             return super().start(argv, extra_env=extra_env, stdin=stdin, stdout=stdout, what=what, quiet=quiet)

@@ -7,7 +7,9 @@ back). Where the role may not create databases, ``restore_in_place.py`` takes ov
 from __future__ import annotations
 
 import os
+import re
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -15,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import StackError, interrupts_deferred
+from ..safety import has_terminal
 from . import dumpfiles
 from .admin import (
     admin_database,
@@ -273,6 +276,7 @@ def swap_in(
 def load_dump(project: Project, client: PgClient, plan: RestorePlan, dbname: str) -> None:
     """Run pg_restore or psql into ``dbname``; any error raises, with the tool's own message."""
     runner = project.runner
+    tables = len((plan.manifest or {}).get("tables") or {}) or None
     if plan.format.kind == "plain":
         pipe_into(project, client, "psql", PSQL_ARGS, dbname, plan)
     elif plan.format.gzipped:
@@ -282,12 +286,16 @@ def load_dump(project: Project, client: PgClient, plan: RestorePlan, dbname: str
     elif client.where == "service":
         assert client.compose is not None and client.target.service
         with file_in_service(runner, client.compose, client.target.service, plan.path, client.target.dbname) as inside:
-            run_tool(project, client, "pg_restore", [*restore_args(plan.jobs), inside], dbname, remove=inside)
+            run_tool(
+                project, client, "pg_restore", [*restore_args(plan.jobs), inside], dbname, remove=inside, total=tables
+            )
     elif client.where == "container":
         mounts = {str(plan.path.resolve()): "/stacktasks/dump"}
-        run_tool(project, client, "pg_restore", [*restore_args(plan.jobs), "/stacktasks/dump"], dbname, mounts)
+        run_tool(
+            project, client, "pg_restore", [*restore_args(plan.jobs), "/stacktasks/dump"], dbname, mounts, total=tables
+        )
     else:
-        run_tool(project, client, "pg_restore", [*restore_args(plan.jobs), str(plan.path)], dbname)
+        run_tool(project, client, "pg_restore", [*restore_args(plan.jobs), str(plan.path)], dbname, total=tables)
 
 
 def run_tool(
@@ -298,19 +306,50 @@ def run_tool(
     dbname: str,
     mounts: Mapping[str, str] | None = None,
     remove: str = "",
+    total: int | None = None,
 ) -> None:
-    """A tool that reads no stdin; in the service it is watched, so it ends when the task does."""
+    """A tool that reads no stdin; in the service it is watched, so it ends when the task does.
+    On a terminal, pg_restore says each table it finished (--verbose) and a line counts them."""
     watched = client.can_watch()
+    meter = TablesDone(total) if tool == "pg_restore" and has_terminal(sys.stderr) else None
+    args = ["--verbose", *args] if meter else args
     argv = client.argv(tool, args, dbname=dbname, mounts=mounts, watched=watched, remove=remove)
     child = project.runner.start(
         argv,
         extra_env=client.env(dbname, watched=watched),
         stdin=subprocess.PIPE if watched else subprocess.DEVNULL,
         what=tool,
+        on_stderr_line=meter.see if meter else None,
     )
-    child.wait()
+    try:
+        child.wait()
+    finally:
+        if meter:
+            meter.finish()
     if watched:
         child.stdin.close()
+
+
+class TablesDone:
+    """ "restore: 12 of 40 tables" on one self-rewriting line, from pg_restore --verbose."""
+
+    FINISHED = re.compile(r"finished item \d+ TABLE DATA |processing data for table ")
+
+    def __init__(self, total: int | None) -> None:
+        self.total, self.done, self.started = total, 0, time.monotonic()
+
+    def see(self, line: str) -> None:
+        if self.FINISHED.search(line):
+            self.done += 1
+            of = f" of {self.total}" if self.total else ""
+            elapsed = time.monotonic() - self.started
+            sys.stderr.write(f"\r\033[Krestore: {self.done}{of} tables · {elapsed:.0f}s")
+            sys.stderr.flush()
+
+    def finish(self) -> None:
+        if self.done:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
 
 
 def verify_restored(target: DbTarget, dbname: str, plan: RestorePlan) -> int:
