@@ -124,7 +124,11 @@ def started_stack(project: Path, env: dict[str, str], *up_args: str) -> Iterator
 
 
 def start_inv(project: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
-    """`inv ARGS` started in ``project`` and left running (to be signalled), no terminal."""
+    """`inv ARGS` started in ``project`` and left running (to be signalled), no terminal.
+
+    SIGINT is set back to its default in the child: a suite started in the background (`cmd &` in
+    a script) inherits it ignored, and Python then never turns it into KeyboardInterrupt, as a
+    background job should not, but as a person at a terminal does."""
     return subprocess.Popen(
         [INV, *args],
         cwd=project,
@@ -133,7 +137,14 @@ def start_inv(project: Path, *args: str, env: dict[str, str] | None = None) -> s
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, **(env or {})},
+        preexec_fn=_default_sigint,
     )
+
+
+def _default_sigint() -> None:
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def wait_until(condition: Callable[[], bool], timeout: float = 60) -> None:
