@@ -18,6 +18,10 @@ if TYPE_CHECKING:
     from .runner import Runner
 
 
+#: The addresses a port bound to every address is published on (what `compose port` may print).
+WILDCARD_BINDS = ("", "0.0.0.0", "::")  # noqa: S104 - naming them, not binding
+
+
 @dataclass(frozen=True)
 class Engine:
     endpoint: str  # unix:///var/run/docker.sock, tcp://vm:2375, ssh://me@vm
@@ -45,7 +49,7 @@ class Engine:
     def reach(self, published_host: str, port: int) -> tuple[str, int] | None:
         """Where this machine reaches a port the engine published on ``published_host``; None where
         it cannot (an ssh engine, or a port bound to the remote machine's own loopback)."""
-        wildcard = published_host in ("", "0.0.0.0", "::")  # noqa: S104 - a wildcard bind
+        wildcard = published_host in WILDCARD_BINDS
         if self.local:
             return ("127.0.0.1" if wildcard else published_host), port
         if self.scheme == "tcp" and self.host and wildcard:

@@ -12,6 +12,8 @@ from __future__ import annotations
 import ipaddress
 from typing import TYPE_CHECKING
 
+from .engine import WILDCARD_BINDS
+
 if TYPE_CHECKING:
     from .project import Project
 
@@ -76,9 +78,8 @@ def _address(hexadecimal: str) -> str:
 
 def holds(listeners: set[tuple[str, int]], host_ip: str, port: int) -> bool:
     """Whether a listener already holds what publishing ``host_ip:port`` needs."""
-    wildcard = ("", "0.0.0.0", "::")  # noqa: S104 - wildcard binds
     return any(
-        listened == port and (host_ip in wildcard or address in wildcard or address == host_ip)
+        listened == port and (host_ip in WILDCARD_BINDS or address in WILDCARD_BINDS or address == host_ip)
         for address, listened in listeners
     )
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import os
 import shutil
 import socket
 import subprocess
@@ -24,6 +25,7 @@ import threading
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
+from .engine import WILDCARD_BINDS
 from .errors import StackError
 from .runner import format_argv
 
@@ -183,8 +185,6 @@ def service_relay(runner: Runner, compose: Compose, service: str, port: int, soc
 def private_directory(prefix: str) -> Path:
     """A new 0700 directory of ours for sockets, marked with our pid; those a killed task left
     (its pid gone) are removed first, since a SIGKILL leaves no chance to."""
-    import os
-
     for stale in Path(tempfile.gettempdir()).glob(f"{prefix}*"):
         with contextlib.suppress(OSError, ValueError):
             pid = int((stale / "pid").read_text())
@@ -196,8 +196,6 @@ def private_directory(prefix: str) -> Path:
 
 
 def pid_alive(pid: int) -> bool:
-    import os
-
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -297,7 +295,7 @@ class SshTunnel:
         """A socket here forwarded over the connection to a port the engine's machine publishes
         (its loopback for a wildcard bind); its directory, or None where sshd refuses."""
         host, port = published
-        target = "127.0.0.1" if host in ("", "0.0.0.0", "::") else host  # noqa: S104 - a wildcard bind
+        target = "127.0.0.1" if host in WILDCARD_BINDS else host
         directory = private_directory("stacktasks-forward-")
         forward = self.ssh_argv("-O", "forward", "-L", f"{directory / socket_name}:{target}:{port}", "--", self.host)
         if self.runner.capture(forward, check=False).returncode != 0:
