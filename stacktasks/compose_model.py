@@ -21,6 +21,15 @@ class ComposeModel:
         secrets = {k: v for k, v in (data.get("secrets") or {}).items() if isinstance(v, dict)}
         return cls(name=data.get("name"), services={k: v or {} for k, v in services.items()}, secrets=secrets)
 
+    def bind_mounts(self) -> list[tuple[str, str, str]]:
+        """(service, host source, container target) of every bind mount, in the model's order."""
+        return [
+            (service, str(volume.get("source") or ""), str(volume.get("target") or ""))
+            for service, definition in self.services.items()
+            for volume in definition.get("volumes") or []
+            if isinstance(volume, dict) and volume.get("type") == "bind"
+        ]
+
     def secret_source(self, service: str, path: str) -> str | None:
         """The file on this machine behind a compose secret the service sees at ``path``
         (``/run/secrets/NAME`` unless the service gives another target); None if there is none."""

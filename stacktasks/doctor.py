@@ -222,14 +222,7 @@ def check_bind_mounts(project: Project) -> Check | None:
     """On a remote engine a bind mount names a folder on the engine's machine, not this one."""
     if project.engine.local:
         return None
-    mounts = sorted(
-        {
-            f"{service}: {volume.get('source')}"
-            for service, definition in project.model().services.items()
-            for volume in definition.get("volumes") or []
-            if isinstance(volume, dict) and volume.get("type") == "bind"
-        }
-    )
+    mounts = sorted({f"{service}: {source}" for service, source, _ in project.model().bind_mounts()})
     if not mounts:
         return None
     return Check(

@@ -138,16 +138,11 @@ DATA_TARGETS = (
 def data_bind_mounts(project: Project) -> list[tuple[str, Path]]:
     """(service, host folder) of every bind mount that holds a data service's data: `down -v`
     removes volumes, never these, so they come back on the next `up`."""
-    model = project.model()
     found: list[tuple[str, Path]] = []
-    for service, definition in model.services.items():
-        for volume in definition.get("volumes") or []:
-            if not isinstance(volume, dict) or volume.get("type") != "bind":
-                continue
-            target = str(volume.get("target", ""))
-            holds_data = any(target == t or target.startswith(t + "/") for t in DATA_TARGETS)
-            if holds_data and volume.get("source"):
-                found.append((service, Path(str(volume["source"]))))
+    for service, source, target in project.model().bind_mounts():
+        holds_data = any(target == t or target.startswith(t + "/") for t in DATA_TARGETS)
+        if holds_data and source:
+            found.append((service, Path(source)))
     return found
 
 
