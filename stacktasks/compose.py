@@ -315,21 +315,21 @@ class Compose:
 
     def watch_argv(self, services: Sequence[str], *, profiles: Sequence[str] = ()) -> list[str]:
         """``compose watch``: build, start, then sync or rebuild as the files' ``develop.watch`` says."""
+        return [*self._base_with(profiles), "watch", *services]
+
+    def _base_with(self, profiles: Sequence[str]) -> list[str]:
+        """``base()`` with extra ``profiles`` switched on (those the settings do not already)."""
         base = self.base()
         for profile in profiles:
             if profile not in self.settings.profiles:
                 base += ["--profile", profile]
-        return [*base, "watch", *services]
+        return base
 
     def run_argv(
         self, service: str, command: Sequence[str], *, profiles: Sequence[str] = (), **options: Any
     ) -> list[str]:
         """The whole ``docker compose … run --rm`` argv, with extra ``profiles`` switched on."""
-        base = self.base()
-        for profile in profiles:
-            if profile not in self.settings.profiles:
-                base += ["--profile", profile]
-        return [*base, *self.run_args(service, command, **options)]
+        return [*self._base_with(profiles), *self.run_args(service, command, **options)]
 
     def port_argv(self, service: str, container_port: int) -> list[str]:
         return self.argv("port", service, str(container_port))
