@@ -73,6 +73,7 @@ class SnapshotResult:
     database: str
     ended: int  # sessions ended on the source
     seconds: float
+    size: int  # bytes, as the server counts the snapshot database
 
 
 def snapshot_database(project: Project, name: str = "") -> SnapshotResult | None:
@@ -98,7 +99,8 @@ def snapshot_database(project: Project, name: str = "") -> SnapshotResult | None
             admin.execute(statement("alter database {} rename to {}", scratch, copy))
             admin.execute(statement("alter database {} allow_connections false", copy))
             admin.execute(statement("comment on database {} is ", copy) + _literal(json.dumps(record)))
-    return SnapshotResult(name, target.dbname, ended, time.monotonic() - started)
+        row = admin.execute("select pg_database_size(%s)", [copy]).fetchone()
+    return SnapshotResult(name, target.dbname, ended, time.monotonic() - started, int(row[0]) if row else 0)
 
 
 def _copy_closed_source(project: Project, admin: psycopg.Connection[Any], database: str, scratch: str) -> int:

@@ -18,14 +18,14 @@ def snapshot(project: Project, name: str = "") -> None:
     role that may not create databases is refused (db.backup makes a dump instead).
     """
     from ..db.dumpfiles import human_size
-    from ..db.snapshot import list_snapshots, snapshot_database
+    from ..db.snapshot import snapshot_database
 
     result = snapshot_database(project, name)
     if result is None:
         return
-    size = next((s.size for s in list_snapshots(project) if s.name == result.snapshot), 0)
     ended = f"; ended {result.ended} sessions on {result.database}" if result.ended else ""
-    print(f"snapshot {result.snapshot} of {result.database} ({human_size(size)}) in {result.seconds:.1f}s{ended}")
+    size = human_size(result.size)
+    print(f"snapshot {result.snapshot} of {result.database} ({size}) in {result.seconds:.1f}s{ended}")
 
 
 @stack_task(
