@@ -78,8 +78,7 @@ def prune_backups(project: Project, *, keep: int | None, older_than: str | None)
         return Pruned(ordered, len(manual) - len(ordered))
     project.confirm(f"remove {len(ordered)} manual backup(s): {listed}")
     for path in ordered:
-        path.unlink(missing_ok=True)
-        dumpfiles.manifest_path(path).unlink(missing_ok=True)
+        dumpfiles.remove_backup(path)
     return Pruned(ordered, len(manual) - len(ordered))
 
 

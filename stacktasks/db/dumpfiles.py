@@ -371,6 +371,11 @@ def prune_automatic(directory: Path, database: str, keep: int) -> list[Path]:
     automatic = [b for b in list_backups(directory) if b.automatic and b.database == database]
     doomed = automatic[: max(len(automatic) - keep, 0)]
     for backup in doomed:
-        backup.path.unlink(missing_ok=True)
-        manifest_path(backup.path).unlink(missing_ok=True)
+        remove_backup(backup.path)
     return [backup.path for backup in doomed]
+
+
+def remove_backup(path: Path) -> None:
+    """A backup and its manifest, whichever of them is there."""
+    path.unlink(missing_ok=True)
+    manifest_path(path).unlink(missing_ok=True)
