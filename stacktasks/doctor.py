@@ -202,19 +202,25 @@ def check_pg_client(project: Project) -> Check:
     return Check("pg-client", "pg client", True, f"host pg_dump {host}, server {server}")
 
 
-#: The port each data role's service listens on inside its container.
-ROLE_PORTS = {"db": 5432, "redis": 6379}
-
-
 def check_routes(project: Project) -> list[Check]:
-    """How this machine reaches each running data service: which way was chosen, and why."""
+    """How this machine reaches each running data service, the way the db and redis tasks do
+    (the same service and port): which way was chosen, and why."""
+    from .db.target import postgres_port
+    from .redis_target import named_redis
+
+    compose, running = project.compose(), project.compose().running_services()
     checks = []
-    running = project.compose().running_services()
-    for role, port in ROLE_PORTS.items():
-        service = project.role_service(role)  # type: ignore[arg-type]
-        if service and service in running:
-            route = project.compose().route(service, port, published_only=role == "redis")
-            checks.append(Check(f"route-{role}", f"route to {role}", True, route.how))
+    db = project.role_service("db")
+    if db and db in running:
+        route = compose.route(db, postgres_port(project.model().environment(db)))
+        checks.append(Check("route-db", "route to db", True, route.how))
+    try:
+        redis = named_redis(project)
+    except StackError:
+        return checks
+    if redis.host in running:
+        route = compose.route(redis.host, redis.port, published_only=True)
+        checks.append(Check("route-redis", "route to redis", True, route.how))
     return checks
 
 

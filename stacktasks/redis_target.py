@@ -84,6 +84,22 @@ def parse_redis_url(url: str, source: str) -> RedisTarget:
     )
 
 
+def named_redis(project: Project) -> RedisTarget:
+    """The Redis the env files' URL names (a compose service's name as its host, or another
+    server), else the redis role's service on Redis's port; not yet reached or checked."""
+    settings = project.settings.redis
+    url = project.env.values.get(settings.url_env)
+    role = project.role_service("redis") if project.has_compose_files() else settings.service
+    if url:
+        return parse_redis_url(url, settings.url_env)
+    if role:
+        return RedisTarget(host=role, port=DEFAULT_PORT, db=0, source=f"service {role}")
+    raise StackError(
+        f"no Redis: {settings.url_env} is not set in the env files and the compose model has no redis service",
+        hint="put REDIS_URL in your .env, or set redis.service",
+    )
+
+
 def resolve_redis(project: Project, *, planning: bool = False) -> RedisTarget:
     """The project's Redis, reachable from this host or marked to be worked on inside its service.
 
@@ -92,22 +108,8 @@ def resolve_redis(project: Project, *, planning: bool = False) -> RedisTarget:
     """
     from dataclasses import replace
 
-    settings = project.settings.redis
-    url = project.env.values.get(settings.url_env)
-    services: set[str] = set()
-    role = settings.service
-    if project.has_compose_files():
-        services = set(project.model().services)
-        role = project.role_service("redis")  # the configured service, else the detected one
-    if url:
-        target = parse_redis_url(url, settings.url_env)
-    elif role:
-        target = RedisTarget(host=role, port=DEFAULT_PORT, db=0, source=f"service {role}")
-    else:
-        raise StackError(
-            f"no Redis: {settings.url_env} is not set in the env files and the compose model has no redis service",
-            hint="put REDIS_URL in your .env, or set redis.service",
-        )
+    target = named_redis(project)
+    services = set(project.model().services) if project.has_compose_files() else set()
     if target.host not in services:
         return target
     service = target.host

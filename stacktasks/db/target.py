@@ -183,7 +183,7 @@ def _service_target(project: Project, service: str) -> DbTarget:
         project.env.masker.add(password)
     user = setting("POSTGRES_USER") or (app_url.user if app_url else None) or "postgres"
     dbname = setting("POSTGRES_DB") or (app_url.dbname if app_url else None) or _named(project) or user
-    port = int(environment.get("PGPORT") or 5432)
+    port = postgres_port(environment)
     address = _reach(project, service, port)
     target = DbTarget(
         kind="service",
@@ -195,6 +195,11 @@ def _service_target(project: Project, service: str) -> DbTarget:
         service=service,
     )
     return _with_overrides(project, target)
+
+
+def postgres_port(environment: dict[str, str]) -> int:
+    """The port PostgreSQL listens on inside its service (PGPORT moves it, as in the official image)."""
+    return int(environment.get("PGPORT") or 5432)
 
 
 def file_convention(project: Project, service: str, environment: dict[str, str], name: str) -> str | None:
