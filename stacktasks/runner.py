@@ -29,6 +29,33 @@ from .errors import MISSING_TOOL, ChildFailed, Interrupted, StackError
 STOP_GRACE = 5.0
 
 
+def ends_with_us() -> Callable[[], None] | None:
+    """What makes a streaming child end when stacktasks dies, SIGKILL included (Linux's parent-death
+    signal): a pg_restore on this host must not go on loading after the task that ran it is gone.
+
+    The signal follows the thread that started the child, so only children of the main thread get it.
+    """
+    if not sys.platform.startswith("linux") or threading.current_thread() is not threading.main_thread():
+        return None
+    import ctypes
+
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    parent = os.getpid()
+
+    def set_parent_death_signal() -> None:
+        prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != parent:  # the parent died before the signal was set
+            os._exit(128 + signal.SIGTERM)
+
+    return set_parent_death_signal
+
+
+PR_SET_PDEATHSIG = 1
+
+
 def format_argv(argv: Sequence[str]) -> str:
     return shlex.join(argv)
 
@@ -274,6 +301,7 @@ class Runner:
                 stdin=stdin,
                 stdout=stdout,
                 stderr=subprocess.PIPE,
+                preexec_fn=ends_with_us(),
             )
         except FileNotFoundError:
             raise self.not_found(argv) from None

@@ -147,9 +147,24 @@ def _default_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
-def wait_until(condition: Callable[[], bool], timeout: float = 60) -> None:
-    """Poll until ``condition`` holds (the state under test was reached), or fail."""
+def wait_until(
+    condition: Callable[[], bool], timeout: float = 60, *, child: subprocess.Popen[str] | None = None
+) -> None:
+    """Poll until ``condition`` holds (the state under test was reached), or fail; with ``child``,
+    fail at once, with its output, when it exits first (it can no longer reach that state)."""
     deadline = time.monotonic() + timeout
     while not condition():
-        assert time.monotonic() < deadline, "the state under test was never reached"
+        if child is not None and child.poll() is not None:
+            stdout, stderr = child.communicate()
+            pytest.fail(
+                f"the child exited ({child.returncode}) before the state under test was reached:\n"
+                f"stdout: {stdout}\nstderr: {stderr}"
+            )
+        if time.monotonic() >= deadline:
+            detail = ""
+            if child is not None:
+                child.kill()
+                stdout, stderr = child.communicate()
+                detail = f"; the child said:\nstdout: {stdout}\nstderr: {stderr}"
+            pytest.fail(f"the state under test was never reached within {timeout}s{detail}")
         time.sleep(0.02)

@@ -127,6 +127,22 @@ def fingerprint(dbname: str) -> dict[str, Any]:
         return result
 
 
+def gate() -> Any:
+    """A gate (tests/gate.py) on this host's server, installed by the test role (a superuser)."""
+    from tests.gate import new_gate
+
+    return new_gate(lambda dbname: psycopg.connect(url_for(dbname)))
+
+
+def sessions_of(application: str, dbname: str) -> int:
+    """How many sessions ``application`` has on ``dbname`` now."""
+    with admin() as conn:
+        row = conn.execute(
+            "select count(*) from pg_stat_activity where application_name = %s and datname = %s", [application, dbname]
+        ).fetchone()
+        return int(row[0]) if row else 0
+
+
 def execute(dbname: str, statement: str) -> None:
     with psycopg.connect(url_for(dbname), autocommit=True) as conn:
         conn.execute(statement.encode())

@@ -44,7 +44,14 @@ def pipe_into(
         try:
             with dumpfiles.open_dump_stream(plan.path, plan.format) as source:
                 if plan.format.kind == "plain":
-                    feed_checked(child.stdin, source, plan.path.name, prologue=prologue, meter=meter)
+                    feed_checked(
+                        child.stdin,
+                        source,
+                        plan.path.name,
+                        prologue=prologue,
+                        meter=meter,
+                        skip_comments_on=plan.ready_extensions,
+                    )
                 else:
                     feed(child.stdin, source, meter=meter)
         finally:
@@ -74,13 +81,14 @@ def feed_checked(
     prologue: bytes = b"",
     meter: dumpfiles.Progress | None = None,
     producer: Child | None = None,
+    skip_comments_on: frozenset[str] = frozenset(),
 ) -> None:
     """BEGIN, the SQL as the checker lets it through, and COMMIT only once all of it was good.
 
     A refusal (or the producer's failure) raises before COMMIT is written: psql is then stopped
     with the transaction open, and the server rolls it back.
     """
-    checker = PlainDumpChecker(name)
+    checker = PlainDumpChecker(name, skip_comments_on=skip_comments_on)
     try:
         pipe.write(BEGIN + prologue)
         done = 0

@@ -34,6 +34,8 @@ FORBIDDEN = re.compile(
     r"|.*\bSET_CONFIG\s*\(\s*'STANDARD_CONFORMING_STRINGS')",
     re.IGNORECASE | re.DOTALL,
 )
+COMMENT_ON_EXTENSION = re.compile(r'^COMMENT ON EXTENSION ("(?:[^"]|"")+"|[^\s"]+) IS ', re.IGNORECASE)
+OWNER_TO = re.compile(r"^ALTER\s+[A-Z ]+\s+\S.*\s+OWNER\s+TO\s+(?:\"(?:[^\"]|\"\")+\"|[^\s\"';]+)$", re.DOTALL)
 COPY_FROM_STDIN = re.compile(r"^COPY\b.*\bFROM\s+STDIN\b", re.IGNORECASE | re.DOTALL)
 #: Where something that is not plain SQL text may start, in the normal state.
 SPECIAL = re.compile(rb"--|/\*|(?<![\w$])[Ee]'|'|\"|(?<![\w$])\$(?:[A-Za-z_][A-Za-z_0-9]*)?\$|\\|;")
@@ -61,10 +63,17 @@ class PlainDumpChecker:
     restrict_key: str | None = None
     unrestricted: bool = False
     meta_commands: list[str] = field(default_factory=list)
+    #: Extensions that were made ready before the load (extensions.py): a line that is one whole
+    #: ``COMMENT ON EXTENSION`` of one of them is left out (only their owner may comment).
+    skip_comments_on: frozenset[str] = frozenset()
+    skipped: list[str] = field(default_factory=list)
+    last_statement: str = ""
+    _skip_line: bool = False
 
     def feed(self, chunk: bytes) -> bytes:
         buffer = self.pending + chunk
         position = 0
+        left_out: list[tuple[int, int]] = []
         while position < len(buffer):
             if self.in_copy:
                 end = self._copy_end(buffer, position)
@@ -83,9 +92,19 @@ class PlainDumpChecker:
                 break
             self.line += 1
             self._scan_line(buffer[position : newline + 1])
+            if self._skip_line:
+                left_out.append((position, newline + 1))
+                self._skip_line = False
             position = newline + 1
         self.pending = buffer[position:]
-        return buffer[:position]
+        if not left_out:
+            return buffer[:position]
+        kept, start = [], 0
+        for begin, end in left_out:
+            kept.append(buffer[start:begin])
+            start = end
+        kept.append(buffer[start:position])
+        return b"".join(kept)
 
     def finish(self) -> bytes:
         """The rest; raises when the dump stops before pg_dump's footer or leaves something open."""
@@ -128,6 +147,8 @@ class PlainDumpChecker:
             self._expect_header(line)
         if line.startswith(FOOTER) and not self.quote and not self.comment_depth:
             self.seen_footer = True
+        whole = not (self.statement.strip() or self.quote or self.comment_depth)
+        ended = self.statements
         position = 0
         while position < len(line):
             if self.comment_depth:
@@ -136,6 +157,25 @@ class PlainDumpChecker:
                 position = self._in_quote(line, position)
             else:
                 position = self._in_sql(line, position)
+        if whole and self.statements == ended + 1 and not (self.statement.strip() or self.quote or self.comment_depth):
+            self._skip_line = self._left_out(self.last_statement)
+
+    def _left_out(self, text: str) -> bool:
+        """Whether a statement that is one whole line is left out of the load: an ``ALTER … OWNER
+        TO`` (objects belong to the restoring user, as pg_restore --no-owner makes them), or a
+        comment on an extension made ready before the load."""
+        if len(text) >= STATEMENT_HEAD - 1:  # only its head was kept: not known whole
+            return False
+        if OWNER_TO.match(text):
+            self.skipped.append("owner")
+            return True
+        match = COMMENT_ON_EXTENSION.match(text)
+        name = match.group(1) if match else None
+        name = name[1:-1].replace('""', '"') if name and name.startswith('"') else name
+        if name and name in self.skip_comments_on:
+            self.skipped.append(f"comment on extension {name}")
+            return True
+        return False
 
     def _expect_header(self, line: bytes) -> None:
         if line.startswith(HEADER):
@@ -239,6 +279,7 @@ class PlainDumpChecker:
         if self.seen_footer:
             self._refuse("it has SQL after pg_dump's footer")
         self.statements += 1
+        self.last_statement = text
         if FORBIDDEN.match(text):
             self._refuse(f"its statement '{text[:60]}' reaches beyond the restored database")
         if COPY_FROM_STDIN.match(text):

@@ -6,12 +6,15 @@ back). Where the role may not create databases, ``restore_in_place.py`` takes ov
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import secrets
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -36,7 +39,9 @@ from .admin import (
 from .backup import backup_directory
 from .dumpfiles import DumpFormat
 from .dumpinfo import DumpOrigin, dump_origin
-from .feed import PSQL_ARGS, pipe_into
+from .extensions import plain_extensions, prepare_extensions, toc_extensions, toc_without
+from .feed import PSQL_ARGS, feed, pipe_into
+from .loadrole import create_load_role, drop_load_role, hand_over, is_superuser, reach_beyond
 from .plaindump import precheck_plain_dump
 from .swap import close_database, hold_lock, recover, reopen_database, swap
 from .target import DbTarget, resolve_target
@@ -46,6 +51,7 @@ if TYPE_CHECKING:
     import psycopg
 
     from ..project import Project
+    from ..runner import Child
 
 
 @dataclass
@@ -55,6 +61,9 @@ class RestorePlan:
     manifest: dict[str, Any] | None
     jobs: int
     origin: DumpOrigin = field(default_factory=DumpOrigin)
+    database: str = ""  # the database restored (names the dump's copies in the service)
+    #: Extensions made ready before the load, whose own entries the dump skips (extensions.py).
+    ready_extensions: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -131,7 +140,9 @@ def restore_database(project: Project, path: Path, *, jobs: int | None = None) -
     target = resolve_target(project)
     target.refuse_transaction_pooler("restore")
     fmt, manifest = check_dump_file(path)
-    plan = RestorePlan(path, fmt, manifest, jobs or default_jobs(project), dump_origin(path, fmt, manifest))
+    plan = RestorePlan(
+        path, fmt, manifest, jobs or default_jobs(project), dump_origin(path, fmt, manifest), target.dbname
+    )
     if project.dry:
         show_dry_plan(project, target, choose_client(project, target, None), plan)
         return None
@@ -228,6 +239,8 @@ def roll_back(project: Project, admin: psycopg.Connection[Any], database: str, s
         if reopen and database_exists(admin, database):
             reopen_database(admin, database)
         drop_database(admin, scratch)
+        if is_superuser(admin):
+            drop_load_role(admin, database)
 
 
 def load_scratch(
@@ -239,15 +252,39 @@ def load_scratch(
     *,
     model: str | None,
 ) -> int:
-    """A fresh ``<db>__restoring`` like ``model`` (encoding, owner), the dump loaded and verified."""
+    """A fresh ``<db>__restoring`` like ``model`` (encoding, owner), the dump applied by the load
+    role (loadrole.py) and verified."""
     scratch = aside_name(target.dbname, "__restoring")
     project.runner.note(f"create database {scratch}")
     create_database_like(admin, scratch, model)
     owner = database_owner(admin, model) if model else None
-    if owner:
-        admin.execute(statement("alter database {} owner to {}", scratch, owner))
-    load_dump(project, client, plan, scratch)
+    role = None
+    if is_superuser(admin):
+        role = create_load_role(admin, target.dbname, scratch, connections=plan.jobs + 2)
+        project.env.masker.add(role.password)
+        project.runner.note(
+            f"the dump is applied as {role.name}, a role that owns {scratch} and nothing else "
+            "(no superuser, no CREATEDB or CREATEROLE, no server roles)"
+        )
+    else:
+        if owner:
+            admin.execute(statement("alter database {} owner to {}", scratch, owner))
+        say_rights_used(project, admin, target)
+    load_dump(project, client.as_role(role) if role else client, plan, scratch, admin_target=target)
+    if role:
+        hand_over(target, scratch, role, owner)
     return verify_restored(target, scratch, plan)
+
+
+def say_rights_used(project: Project, conn: psycopg.Connection[Any], target: DbTarget) -> None:
+    """Where no role with fewer rights can be made (the user is no superuser), the dump runs with
+    the user's own: say what of them reaches beyond the database."""
+    rights = reach_beyond(conn)
+    beyond = f", which include {', '.join(rights)}" if rights else ""
+    project.runner.note(
+        f"{target.user} is not a superuser, so stacktasks cannot create a role with fewer rights: "
+        f"the dump is applied with {target.user}'s rights{beyond}"
+    )
 
 
 def swap_in(
@@ -273,29 +310,115 @@ def swap_in(
     return ended
 
 
-def load_dump(project: Project, client: PgClient, plan: RestorePlan, dbname: str) -> None:
-    """Run pg_restore or psql into ``dbname``; any error raises, with the tool's own message."""
-    runner = project.runner
-    tables = len((plan.manifest or {}).get("tables") or {}) or None
+def load_dump(
+    project: Project, client: PgClient, plan: RestorePlan, dbname: str, *, admin_target: DbTarget | None = None
+) -> None:
+    """Run pg_restore or psql into ``dbname``; any error raises, with the tool's own message.
+
+    With ``admin_target``, the extensions the dump needs are made ready first (extensions.py)."""
     if plan.format.kind == "plain":
+        if admin_target and not project.dry:
+            wanted = plain_extensions(plan.path, plan.format)
+            plan.ready_extensions = frozenset(prepare_extensions(admin_target, dbname, wanted))
         pipe_into(project, client, "psql", PSQL_ARGS, dbname, plan)
-    elif plan.format.gzipped:
-        # Through a pipe pg_restore cannot seek: one job, and it says so.
-        runner.note("the dump is compressed as a whole: pg_restore reads it from a pipe with one job")
-        pipe_into(project, client, "pg_restore", ["--no-owner", "--no-acl", "--exit-on-error"], dbname, plan)
+        return
+    with dump_for_tool(project, client, plan) as (dump_arg, mounts):
+        toc_args: list[str] = []
+        ready = []
+        if admin_target and not project.dry:
+            toc = read_toc(project, client, plan, dump_arg, mounts)
+            ready = prepare_extensions(admin_target, dbname, toc_extensions(toc))
+        with list_for_tool(project, client, plan, toc_without(toc, ready) if ready else None) as (list_arg, more):
+            if list_arg:
+                project.runner.note(
+                    f"the extensions {', '.join(ready)} were created first: the dump's own entries for them are skipped"
+                )
+                toc_args = ["-L", list_arg]
+                mounts = {**mounts, **more}
+            if dump_arg is None:
+                # Through a pipe pg_restore cannot seek: one job, and it says so.
+                project.runner.note("the dump is compressed as a whole: pg_restore reads it from a pipe with one job")
+                pipe_into(
+                    project,
+                    client,
+                    "pg_restore",
+                    ["--no-owner", "--no-acl", "--exit-on-error", *toc_args],
+                    dbname,
+                    plan,
+                )
+                return
+            tables = len((plan.manifest or {}).get("tables") or {}) or None
+            jobs = 1 if plan.format.kind == "tar" else plan.jobs  # pg_restore runs a tar archive with one job only
+            args = [*restore_args(jobs), *toc_args, dump_arg]
+            remove = dump_arg if client.where == "service" else ""
+            run_tool(project, client, "pg_restore", args, dbname, mounts or None, remove=remove, total=tables)
+
+
+@contextlib.contextmanager
+def dump_for_tool(project: Project, client: PgClient, plan: RestorePlan) -> Iterator[tuple[str | None, dict[str, str]]]:
+    """Where pg_restore reads the dump: a path it sees (with the mounts that show it there), or
+    None for its stdin (a dump compressed as a whole)."""
+    if plan.format.gzipped:
+        yield None, {}
     elif client.where == "service":
         assert client.compose is not None and client.target.service
-        with file_in_service(runner, client.compose, client.target.service, plan.path, client.target.dbname) as inside:
-            run_tool(
-                project, client, "pg_restore", [*restore_args(plan.jobs), inside], dbname, remove=inside, total=tables
-            )
+        runner = project.runner
+        with file_in_service(runner, client.compose, client.target.service, plan.path, plan.database) as inside:
+            yield inside, {}
     elif client.where == "container":
-        mounts = {str(plan.path.resolve()): "/stacktasks/dump"}
-        run_tool(
-            project, client, "pg_restore", [*restore_args(plan.jobs), "/stacktasks/dump"], dbname, mounts, total=tables
-        )
+        yield "/stacktasks/dump", {str(plan.path.resolve()): "/stacktasks/dump"}
     else:
-        run_tool(project, client, "pg_restore", [*restore_args(plan.jobs), str(plan.path)], dbname, total=tables)
+        yield str(plan.path), {}
+
+
+@contextlib.contextmanager
+def list_for_tool(
+    project: Project, client: PgClient, plan: RestorePlan, toc: str | None
+) -> Iterator[tuple[str | None, dict[str, str]]]:
+    """A pg_restore ``-L`` list where the tool reads it (None: the whole dump is restored)."""
+    if toc is None:
+        yield None, {}
+        return
+    directory = backup_directory(project)
+    path = directory / f".list-{secrets.token_hex(6)}"
+    os.close(dumpfiles.create_private(path))
+    try:
+        path.write_text(toc, encoding="utf-8")
+        if client.where == "service":
+            assert client.compose is not None and client.target.service
+            runner = project.runner
+            with file_in_service(runner, client.compose, client.target.service, path, plan.database) as inside:
+                yield inside, {}
+        elif client.where == "container":
+            yield "/stacktasks/list", {str(path): "/stacktasks/list"}
+        else:
+            yield str(path), {}
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def read_toc(
+    project: Project, client: PgClient, plan: RestorePlan, dump_arg: str | None, mounts: Mapping[str, str]
+) -> str:
+    """``pg_restore -l``: the dump's table of contents, read where the tool reads the dump."""
+    args = ["-l", *([dump_arg] if dump_arg else [])]
+    argv = client.argv("pg_restore", args, mounts=mounts or None, database=False, stdin=dump_arg is None)
+    stdin = subprocess.PIPE if dump_arg is None else subprocess.DEVNULL
+    child = project.runner.start(
+        argv, extra_env=client.env(), stdin=stdin, stdout=subprocess.PIPE, what="pg_restore", quiet=True
+    )
+    with child:
+        if dump_arg is None:
+            threading.Thread(target=feed_stream, args=(child, plan), daemon=True).start()
+        toc = child.stdout.read().decode("utf-8", "replace")
+        child.wait()
+    return toc
+
+
+def feed_stream(child: Child, plan: RestorePlan) -> None:
+    """The dump, unpacked, into a child's stdin (from a thread; the child may stop reading early)."""
+    with contextlib.suppress(OSError), dumpfiles.open_dump_stream(plan.path, plan.format) as source:
+        feed(child.stdin, source)
 
 
 def run_tool(

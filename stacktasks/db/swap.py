@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import StackError
 from .admin import aside_name, database_exists, drop_database, end_sessions, statement
+from .loadrole import can_drop_roles, drop_load_role, load_role_name
 
 if TYPE_CHECKING:
     import psycopg
@@ -165,6 +166,8 @@ def recover(conn: psycopg.Connection[Any], database: str, say: Callable[[str], N
     if database_exists(conn, scratch):
         drop_database(conn, scratch)
         done.append(f"dropped {scratch}, left by an interrupted restore ({database} was never replaced)")
+    if can_drop_roles(conn) and drop_load_role(conn, database):
+        done.append(f"dropped {load_role_name(database)}, the load role of an interrupted restore")
     if database_exists(conn, snapping):
         drop_database(conn, snapping)
         done.append(f"dropped {snapping}, the copy of an interrupted snapshot")

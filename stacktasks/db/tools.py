@@ -10,7 +10,7 @@ import contextlib
 import re
 import shutil
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from ..compose import Compose
     from ..project import Project
     from ..runner import Runner
+    from .loadrole import LoadRole
 
 
 #: Runs a tool inside the service so that it cannot outlive stacktasks: the tool gets /dev/null as
@@ -101,6 +102,10 @@ class PgClient:
             # The tool as entrypoint: images differ in what their entrypoint does with other commands.
             return [*run, "--entrypoint", tool, self.image, *db_flag, *args]
         return [tool, *db_flag, *args]
+
+    def as_role(self, role: LoadRole) -> PgClient:
+        """The same tools, logged in as ``role`` (the role a dump is applied as)."""
+        return replace(self, target=replace(self.target, user=role.name, password=role.password))
 
     def can_watch(self) -> bool:
         """Compose v1 cannot pass the watchdog by name; its tools run unwatched, as before."""

@@ -1,8 +1,9 @@
 """Restore and backup that nothing can break, on a real PostgreSQL on this host (URL mode).
 
-Signals are real and sent at real moments: the test polls the server (pg_database) and fires when
-the restore has reached the state under test. After every one, the database exists, accepts
-connections and holds the old or the new data whole, and the next run needs no manual step.
+Signals are real and sent at real moments: the test holds the state under test (a gate in the
+dump's own data, or a lock the swap waits for) and fires while it holds. After every one, the
+database exists, accepts connections and holds the old or the new data whole, and the next run
+needs no manual step.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import pytest
 from psycopg import sql
 
 from tests import pg
+from tests.gate import Gate
 from tests.helpers import require, run_inv, start_inv, wait_until
 
 ROWS = 1_500_000
@@ -37,18 +39,16 @@ def database(tmp_path: Path) -> Iterator[tuple[str, Path]]:
 
 @pytest.fixture()
 def big_database(database: tuple[str, Path]) -> tuple[str, Path]:
-    """The sample with enough rows that loading it takes a second or two: time to send a signal."""
+    """The sample with enough rows that loading it takes a second or two."""
     pg.execute(database[0], BULK)
     return database
 
 
-def copying_into(name: str) -> bool:
-    """Whether a COPY into ``name`` is running now (a restore is loading it)."""
-    with pg.admin() as conn:
-        row = conn.execute(
-            "select count(*) from pg_stat_activity where datname = %s and query ilike 'copy%%'", [name]
-        ).fetchone()
-        return bool(row and row[0])
+def gated(name: str, owner: str | None = None) -> Gate:
+    """A gate on ``bulk`` at its 1000th row: a load of a dump of ``name`` holds there while the test wants."""
+    gate = pg.gate()
+    gate.install(name, "bulk", "i", 1000, owner=owner)
+    return gate
 
 
 def backup(project: Path, *args: str) -> Path:
@@ -78,13 +78,15 @@ def test_a_signal_while_loading_leaves_the_old_database_and_the_next_restore_wor
     big_database: tuple[str, Path], signum: signal.Signals
 ) -> None:
     name, project = big_database
+    gate = gated(name)
     dump = backup(project)
     pg.execute(name, "delete from bulk where i > 10")
     old = pg.fingerprint(name)
-    restore = start_inv(project, "db.restore", "--yes", "--file", str(dump))
-    wait_until(lambda: copying_into(f"{name}__restoring"))
-    restore.send_signal(signum)
-    _, stderr = restore.communicate(timeout=60)
+    with gate.closed():
+        restore = start_inv(project, "db.restore", "--yes", "--file", str(dump))
+        wait_until(lambda: gate.waiting(f"{name}__restoring"), child=restore)
+        restore.send_signal(signum)
+        _, stderr = restore.communicate(timeout=60)
     assert restore.returncode == (-9 if signum == signal.SIGKILL else 128 + signum), stderr
     assert_whole(name, old)
     if signum != signal.SIGKILL:
@@ -108,7 +110,7 @@ def test_a_signal_while_the_database_is_closed_for_the_swap_reopens_it(
         holder.autocommit = False
         holder.execute(sql.SQL("comment on database {} is 'held'").format(sql.Identifier(name)))
         restore = start_inv(project, "db.restore", "--yes", "--file", str(dump))
-        wait_until(lambda: closed(name))
+        wait_until(lambda: closed(name), child=restore)
         restore.send_signal(signum)
         _, stderr = restore.communicate(timeout=60)
         holder.rollback()
@@ -138,7 +140,7 @@ def test_a_signal_during_undo_leaves_one_whole_database_under_each_name(database
         holder.autocommit = False
         holder.execute(sql.SQL("comment on database {} is 'held'").format(sql.Identifier(f"{name}__undo")))
         undo = start_inv(project, "db.undo", "--yes")
-        wait_until(lambda: closed(name))
+        wait_until(lambda: closed(name), child=undo)
         undo.send_signal(signal.SIGKILL)
         undo.communicate(timeout=60)
         holder.rollback()
@@ -150,12 +152,14 @@ def test_a_signal_during_undo_leaves_one_whole_database_under_each_name(database
 
 def test_two_restores_at_once_the_second_is_refused_while_the_first_runs(big_database: tuple[str, Path]) -> None:
     name, project = big_database
+    gate = gated(name)
     dump = backup(project)
-    first = start_inv(project, "db.restore", "--yes", "--file", str(dump))
-    wait_until(lambda: f"{name}__restoring" in pg.databases())
-    second = run_inv(project, "db.restore", "--yes", "--file", str(dump))
-    assert second.returncode == 1
-    assert "another restore or undo of" in second.stderr
+    with gate.closed():
+        first = start_inv(project, "db.restore", "--yes", "--file", str(dump))
+        wait_until(lambda: gate.waiting(f"{name}__restoring"), child=first)
+        second = run_inv(project, "db.restore", "--yes", "--file", str(dump))
+        assert second.returncode == 1
+        assert "another restore or undo of" in second.stderr
     first.communicate(timeout=120)
     assert first.returncode == 0
 
@@ -177,15 +181,17 @@ def test_in_place_a_cut_custom_dump_rolls_back_every_drop(tmp_path: Path) -> Non
 def test_in_place_sigkill_mid_load_commits_nothing(tmp_path: Path) -> None:
     require(pg.server_missing())
     with pg.owned_by_a_role_without_createdb("st_owner2", tmp_path) as (name, project):
-        pg.execute(name, f"set role st_owner2; {BULK}")  # a plain restore of it takes seconds
+        pg.execute(name, f"set role st_owner2; {BULK}")
+        gate = gated(name, owner="st_owner2")
         dump = backup(project, "--format", "plain", "--name", "plain")
         pg.execute(name, "delete from bulk where i > 10")
         before = pg.fingerprint(name)
-        restore = start_inv(project, "db.restore", "--yes", "--file", str(dump))
-        wait_until(lambda: copying_into(name))
-        restore.send_signal(signal.SIGKILL)
-        restore.communicate(timeout=30)
-        wait_until(lambda: not copying_into(name), timeout=30)
+        with gate.closed():
+            restore = start_inv(project, "db.restore", "--yes", "--file", str(dump))
+            wait_until(lambda: gate.waiting(name), child=restore)  # mid-load: 999 rows in, uncommitted
+            restore.send_signal(signal.SIGKILL)
+            restore.communicate(timeout=30)
+        wait_until(lambda: not pg.sessions_of("stacktasks", name), timeout=30)  # psql saw its stdin end
         assert pg.fingerprint(name) == before
         again = run_inv(project, "db.restore", "--yes", "--file", str(dump))  # plain, in place, whole
         assert again.returncode == 0, again.stderr
