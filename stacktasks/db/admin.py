@@ -5,6 +5,7 @@ Identifiers are always quoted by psycopg (``statement``), never by hand.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -119,10 +120,21 @@ def end_sessions(conn: psycopg.Connection[Any], dbname: str) -> int:
 
 
 def aside_name(dbname: str, suffix: str) -> str:
-    """``dbname`` with a suffix, cut so the whole fits the server's identifier limit."""
-    room = MAX_IDENTIFIER - len(suffix.encode())
+    """``dbname`` with a suffix. Where the whole would pass the server's identifier limit (which
+    would cut it, and two long names sharing a prefix would then share every derived name), the
+    name is cut and a digest of the whole name keeps it apart from every other database's."""
+    whole = dbname + suffix
+    if len(whole.encode()) <= MAX_IDENTIFIER:
+        return whole
+    digest = "~" + hashlib.sha256(dbname.encode()).hexdigest()[:12]
+    room = MAX_IDENTIFIER - len(suffix.encode()) - len(digest)
     head = dbname.encode()[:room].decode(errors="ignore")
-    return head + suffix
+    return head + digest + suffix
+
+
+def database_oid(conn: psycopg.Connection[Any], name: str) -> int | None:
+    row = conn.execute("select oid from pg_database where datname = %s", [name]).fetchone()
+    return int(row[0]) if row else None
 
 
 def allow_connections(conn: psycopg.Connection[Any], dbname: str, allowed: bool) -> None:

@@ -21,9 +21,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import USAGE, StackError
-from . import dumpfiles
+from . import backupfiles, dumpfiles
 from .admin import connect, prove_same_server, row_counts, server_major
 from .exclusions import Exclusions
+from .ours import project_key, seal
 from .target import DbTarget, resolve_target
 from .tools import choose_client
 
@@ -148,6 +149,9 @@ def dump_database(
         conn.close()
     manifest = _manifest(project, target, snapshot, final, fmt, written, counts, reason) | _excluded(exclude)
     directory = final.parent
+    manifest["seal"] = seal(
+        project_key(directory, create=True) or b"", *backupfiles.backup_sealed_parts(final.name, manifest)
+    )
     try:
         dumpfiles.write_json_atomically(dumpfiles.manifest_path(final), manifest)
         dumpfiles.link_into_place(dumpfiles.partial_path(final), final)
@@ -157,7 +161,7 @@ def dump_database(
     dumpfiles.fsync_directory(directory)
     pruned = []
     if reason is not None:
-        pruned = dumpfiles.prune_automatic(directory, target.dbname, project.settings.db.keep_automatic)
+        pruned = backupfiles.prune_automatic(directory, target.dbname, project.settings.db.keep_automatic, made=final)
     return BackupResult(final, written.size, len(counts), time.monotonic() - started, pruned)
 
 
@@ -328,7 +332,7 @@ def _manifest(
         "server_major": snapshot.server_major,
         "size": written.size,
         "sha256": written.sha256,
-        "created_at": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "created_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "stage": settings.stage,
         "compose_project": project.confirmation_name() if project.has_compose_files() else settings.project_name,
         "source": target.describe(),

@@ -10,11 +10,10 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ..errors import USAGE, StackError
-from . import dumpfiles
+from . import backupfiles
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -32,7 +31,7 @@ def parse_age(text: str) -> int:
     return int(match.group(1)) * UNITS[match.group(2)]
 
 
-def backup_record(item: dumpfiles.BackupFile) -> dict[str, Any]:
+def backup_record(item: backupfiles.BackupFile) -> dict[str, Any]:
     """One backup as ``--json`` gives it."""
     manifest = item.manifest or {}
     return {
@@ -62,13 +61,18 @@ def prune_backups(project: Project, *, keep: int | None, older_than: str | None)
         raise StackError("--prune needs --keep N or --older-than AGE (or both)", code=USAGE)
     if keep is not None and keep < 0:
         raise StackError("--keep must be 0 or more", code=USAGE)
-    manual = [item for item in dumpfiles.list_backups(backup_directory(project)) if not item.automatic]
+    from .ours import project_key
+
+    directory = backup_directory(project)
+    key = project_key(directory, create=False)
+    # Only what stacktasks made here is a candidate: a file with a manifest of its own is not.
+    manual = [item for item in backupfiles.list_backups(directory) if not item.automatic and item.made_here(key)]
     doomed: set[Path] = set()
     if keep is not None:
         doomed.update(item.path for item in manual[: max(len(manual) - keep, 0)])
     if older_than:
         limit = time.time() - parse_age(older_than)
-        doomed.update(item.path for item in manual if _created(item) < limit)
+        doomed.update(item.path for item in manual if item.instant < limit)
     ordered = [item.path for item in manual if item.path in doomed]
     if not ordered:
         return Pruned([], len(manual))
@@ -78,12 +82,5 @@ def prune_backups(project: Project, *, keep: int | None, older_than: str | None)
         return Pruned(ordered, len(manual) - len(ordered))
     project.confirm(f"remove {len(ordered)} manual backup(s): {listed}")
     for path in ordered:
-        dumpfiles.remove_backup(path)
+        backupfiles.remove_backup(path)
     return Pruned(ordered, len(manual) - len(ordered))
-
-
-def _created(item: dumpfiles.BackupFile) -> float:
-    try:
-        return datetime.fromisoformat(item.created).timestamp()
-    except ValueError:
-        return item.path.stat().st_mtime

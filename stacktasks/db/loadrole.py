@@ -115,6 +115,11 @@ def end_role_sessions(conn: psycopg.Connection[Any], role: str) -> None:
     conn.execute("select pg_terminate_backend(pid) from pg_stat_activity where usename = %s", [role])
 
 
+def load_role_left(conn: psycopg.Connection[Any], database: str) -> bool:
+    row = conn.execute("select 1 from pg_roles where rolname = %s", [load_role_name(database)]).fetchone()
+    return row is not None
+
+
 def drop_load_role(admin: psycopg.Connection[Any], database: str) -> bool:
     """Drop the load role a killed restore of ``database`` left (ours: its name and comment say
     so, and it is no superuser). Its scratch database is dropped first by ``recover``."""

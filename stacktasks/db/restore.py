@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import StackError, interrupts_deferred
-from . import dumpfiles
+from . import backupfiles, dumpfiles
 from .admin import (
     admin_database,
     aside_name,
@@ -22,6 +22,7 @@ from .admin import (
     connect,
     create_database_like,
     database_exists,
+    database_oid,
     database_owner,
     drop_database,
     prove_same_server,
@@ -33,7 +34,15 @@ from .backup import backup_directory
 from .dumpfiles import DumpFormat
 from .dumpinfo import DumpOrigin, dump_origin
 from .load import load_dump
-from .loadrole import create_load_role, drop_load_role, hand_over, is_superuser, reach_beyond
+from .loadrole import (
+    LoadRole,
+    create_load_role,
+    drop_load_role,
+    hand_over,
+    is_superuser,
+    load_role_name,
+    reach_beyond,
+)
 from .plaindump import precheck_plain_dump
 from .swap import close_database, hold_lock, recover, reopen_database, swap
 from .target import DbTarget, resolve_target
@@ -67,14 +76,15 @@ class RestoreResult:
     ended_sessions: int
     origin: DumpOrigin = field(default_factory=DumpOrigin)
     recovered: list[str] | None = None
+    source: Path | None = None
 
 
-def latest_backup(project: Project, database: str | None = None) -> Path:
-    backups = dumpfiles.list_backups(backup_directory(project))
-    if database:
-        backups = [b for b in backups if b.database in (database, "?")]
+def latest_backup(project: Project, database: str) -> Path:
+    """The newest backup of ``database`` (by the instant it was taken): a backup of another
+    database, or a file without a manifest that says which, is never "the latest"."""
+    backups = [b for b in backupfiles.list_backups(backup_directory(project)) if b.database == database]
     if not backups:
-        raise StackError(f"no backups in {backup_directory(project)}", hint="inv db.backup makes one")
+        raise StackError(f"no backups of {database} in {backup_directory(project)}", hint="inv db.backup makes one")
     return backups[-1].path
 
 
@@ -98,15 +108,16 @@ def check_dump_file(path: Path) -> tuple[DumpFormat, dict[str, Any] | None]:
     return fmt, manifest
 
 
-def dump_to_restore(project: Project, file: str, latest: bool) -> Path:
-    """The dump a restore was asked for: a file (as given, else in backups/), or --latest."""
+def dump_to_restore(project: Project, file: str, latest: bool) -> Path | None:
+    """The dump a restore was asked for: a file (as given, else in backups/), or None for
+    --latest (the newest backup of the database, chosen once the database is known)."""
     from ..errors import USAGE
 
     given = [item for item in [file, *project.extra_args] if item]
     if latest and given:
         raise StackError("give a file or --latest, not both", code=USAGE)
     if latest:
-        return latest_backup(project)
+        return None
     if len(given) != 1:
         raise StackError("which dump? give one file, or --latest", hint="inv db.backups lists them", code=USAGE)
     if given[0] == "-":
@@ -126,10 +137,11 @@ def default_jobs(project: Project) -> int:
     return project.settings.db.jobs or max(1, min(4, os.cpu_count() or 1))
 
 
-def restore_database(project: Project, path: Path, *, jobs: int | None = None) -> RestoreResult | None:
-    """Replace the database with the dump at ``path``. None under dry-run."""
+def restore_database(project: Project, path: Path | None, *, jobs: int | None = None) -> RestoreResult | None:
+    """Replace the database with the dump at ``path`` (None: its latest backup). None under dry-run."""
     target = resolve_target(project)
     target.refuse_transaction_pooler("restore")
+    path = path or latest_backup(project, target.dbname)
     fmt, manifest = check_dump_file(path)
     plan = RestorePlan(
         path, fmt, manifest, jobs or default_jobs(project), dump_origin(path, fmt, manifest), target.dbname
@@ -157,6 +169,7 @@ def restore_database(project: Project, path: Path, *, jobs: int | None = None) -
     finally:
         admin.close()
     result.seconds, result.origin, result.recovered = time.monotonic() - started, plan.origin, recovered
+    result.source = path
     return result
 
 
@@ -176,13 +189,34 @@ def show_dry_plan(project: Project, target: DbTarget, client: PgClient, plan: Re
     runner = project.runner
     scratch = aside_name(target.dbname, "__restoring")
     runner.note(f"create database {scratch}; restore {plan.path.name} ({plan.format.describe()}) into it")
-    load_dump(project, client, plan, scratch)
+    load_dump(project, dry_loader(project, target, client, scratch), plan, scratch)
     if plan.manifest:
         runner.note(f"check the row counts of {len(plan.manifest.get('tables', {}))} tables against the manifest")
     runner.note(
         f"end the sessions on {target.dbname}; rename it to "
         f"{aside_name(target.dbname, '__undo')} and {scratch} to {target.dbname}"
     )
+
+
+def dry_loader(project: Project, target: DbTarget, client: PgClient, scratch: str) -> PgClient:
+    """Who the real run would apply the dump as, read from the server (a look, no change): the
+    load role where the user is a superuser, else the user."""
+    try:
+        conn = connect(target, admin_database(target, project.settings.db.maintenance_db))
+    except StackError:
+        superuser = True
+        project.runner.note(f"cannot connect to {target.describe()} now: the plan assumes a superuser")
+    else:
+        try:
+            superuser = is_superuser(conn)
+        finally:
+            conn.close()
+    if not superuser:
+        project.runner.note(f"the dump would be applied with {target.user}'s own rights (not a superuser)")
+        return client
+    role = load_role_name(target.dbname)
+    project.runner.note(f"the dump would be applied as {role}, a role that owns {scratch} and nothing else")
+    return client.as_role(LoadRole(role, ""))
 
 
 def warn_newer_dump(project: Project, plan: RestorePlan, major: int) -> None:
@@ -204,7 +238,8 @@ def restore_by_swap(
     """Into ``<db>__restoring``, verified, then swapped in by one transaction (see swap.py)."""
     database = target.dbname
     scratch, undo = aside_name(database, "__restoring"), aside_name(database, "__undo")
-    exists = database_exists(admin, database)
+    expected = database_oid(admin, database)
+    exists = expected is not None
     try:
         verified = load_scratch(project, admin, client, target, plan, model=database if exists else None)
     except BaseException:
@@ -212,7 +247,9 @@ def restore_by_swap(
         raise
     with interrupts_deferred() as deferred:  # from here the swap completes or rolls back; then a signal stops us
         try:
-            ended = swap_in(project, admin, database, scratch, undo if exists else None, deferred.stop_requested)
+            ended = swap_in(
+                project, admin, database, scratch, undo if exists else None, deferred.stop_requested, expected
+            )
         except BaseException:
             roll_back(project, admin, database, scratch, reopen=exists)
             raise
@@ -281,19 +318,25 @@ def swap_in(
     scratch: str,
     undo: str | None,
     stop_requested: Callable[[], int | None],
+    expected: int | None,
 ) -> int:
-    """``database`` closed, then ``database`` -> ``undo`` and ``scratch`` -> ``database`` at once."""
+    """``database`` closed, then in one transaction ``undo`` -> ``<db>__undo_prev``, ``database`` ->
+    ``undo`` and ``scratch`` -> ``database``, only while ``database`` is still the database
+    ``expected`` (its oid when the run began); the previous undo copy is dropped only after."""
     if undo is None:
         project.runner.note(f"rename {scratch} to {database}")
-        swap(admin, [(scratch, database)], stop_requested=stop_requested)
+        swap(admin, [(scratch, database)], stop_requested=stop_requested, expect={database: None})
         return 0
-    drop_database(admin, undo)
+    spare = aside_name(database, "__undo_prev")
     project.runner.note(
         f"close {database} to new sessions, end its sessions, then in one transaction "
         f"rename it to {undo} and {scratch} to {database}"
     )
     ended = close_database(admin, database)
-    swap(admin, [(database, undo), (scratch, database)], reopen=[undo], stop_requested=stop_requested)
+    renames = [(undo, spare)] if database_exists(admin, undo) else []
+    renames += [(database, undo), (scratch, database)]
+    swap(admin, renames, reopen=[undo], stop_requested=stop_requested, expect={database: expected})
+    drop_database(admin, spare)
     return ended
 
 

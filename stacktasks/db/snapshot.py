@@ -32,12 +32,14 @@ from .admin import (
     can_create_databases,
     connect,
     database_exists,
+    database_oid,
     database_owner,
     drop_database,
     prove_same_server,
     server_major,
     statement,
 )
+from .ours import project_key, seal, verifies
 from .swap import close_database, hold_lock, recover, reopen_database
 from .target import resolve_target
 
@@ -93,8 +95,16 @@ def snapshot_database(project: Project, name: str = "") -> SnapshotResult | None
     with _admin(project, target) as admin:
         if database_exists(admin, copy):
             raise StackError(f"a snapshot named {name} exists", hint="choose another --name, or inv db.snapshots")
+        key = snapshot_key(project, create=True)
         ended = _copy_closed_source(project, admin, target.dbname, scratch)
-        record = {RECORD: name, "database": target.dbname, "created": datetime.now(UTC).isoformat()}
+        created = datetime.now(UTC).isoformat()
+        oid = database_oid(admin, scratch)
+        record = {
+            RECORD: name,
+            "database": target.dbname,
+            "created": created,
+            "seal": seal(key, "snapshot", oid, copy, name, target.dbname, created),
+        }
         with interrupts_deferred(), admin.transaction():  # the record goes with the rename, at once
             admin.execute(statement("alter database {} rename to {}", scratch, copy))
             admin.execute(statement("alter database {} allow_connections false", copy))
@@ -139,24 +149,41 @@ def list_snapshots(project: Project) -> list[Snapshot]:
     if project.dry:
         return []
     with _admin(project, target, locked=False) as admin:
-        return snapshots_of(admin, target.dbname)
+        return snapshots_of(admin, target.dbname, snapshot_key(project))
 
 
-def snapshots_of(admin: psycopg.Connection[Any], database: str) -> list[Snapshot]:
+def snapshot_key(project: Project, *, create: bool = False) -> bytes:
+    """The project's key (ours.py): a snapshot is ours only where its record's seal verifies."""
+    from .backup import backup_directory
+
+    key = project_key(backup_directory(project), create=create)
+    return key or b""
+
+
+def snapshots_of(admin: psycopg.Connection[Any], database: str, key: bytes) -> list[Snapshot]:
+    """The snapshots of ``database`` this project made: a database whose name has the snapshot
+    form and whose record's seal verifies for that very database (its oid). A record written or
+    copied by anyone else (a restored dump's ``COMMENT ON DATABASE``) names nothing of ours."""
     rows = admin.execute(
-        "select datname, shobj_description(oid, 'pg_database'), pg_database_size(oid) from pg_database "
+        "select oid, datname, shobj_description(oid, 'pg_database'), pg_database_size(oid) from pg_database "
         "where shobj_description(oid, 'pg_database') like %s",
         [f'{{"{RECORD}"%'],
     ).fetchall()
     found = []
-    for datname, comment, size in rows:
+    for oid, datname, comment, size in rows:
         try:
             record = json.loads(comment)
-            created = datetime.fromisoformat(record["created"])
+            name, created = str(record[RECORD]), str(record["created"])
+            moment = datetime.fromisoformat(created)
         except (ValueError, KeyError, TypeError):
             continue
-        if record.get("database") == database:
-            found.append(Snapshot(str(record[RECORD]), str(datname), database, created, int(size)))
+        if record.get("database") != database or datname != snapshot_database_name(database, name):
+            continue
+        if datname == database or not verifies(
+            key or None, record.get("seal"), "snapshot", oid, datname, name, database, created
+        ):
+            continue
+        found.append(Snapshot(name, str(datname), database, moment, int(size)))
     return sorted(found, key=lambda snapshot: snapshot.created)
 
 
@@ -175,7 +202,7 @@ def rollback_database(project: Project, name: str = "") -> tuple[Snapshot, str] 
         )
         return None
     with _admin(project, target) as admin:
-        snapshot = _chosen(snapshots_of(admin, database), name, database)
+        snapshot = _chosen(snapshots_of(admin, database, snapshot_key(project)), name, database)
         project.confirm(f"replace {target.describe()} with its snapshot {snapshot.name} ({snapshot.age()} old)")
         try:
             create_copy(admin, scratch, snapshot.database)
@@ -186,9 +213,10 @@ def rollback_database(project: Project, name: str = "") -> tuple[Snapshot, str] 
         except BaseException:
             roll_back(project, admin, database, scratch, reopen=False)
             raise
+        expected = database_oid(admin, database)
         with interrupts_deferred() as deferred:
             try:
-                swap_in(project, admin, database, scratch, undo, deferred.stop_requested)
+                swap_in(project, admin, database, scratch, undo, deferred.stop_requested, expected)
             except BaseException:
                 roll_back(project, admin, database, scratch, reopen=True)
                 raise
@@ -201,7 +229,7 @@ def prune_snapshots(project: Project, keep: int) -> list[Snapshot]:
         raise StackError("--keep must be 0 or more")
     target = resolve_target(project)
     with _admin(project, target) as admin:
-        snapshots = snapshots_of(admin, target.dbname)
+        snapshots = snapshots_of(admin, target.dbname, snapshot_key(project))
         doomed = snapshots[: max(0, len(snapshots) - keep)]
         if not doomed:
             return []
@@ -255,7 +283,7 @@ class _admin:
                 )
             if self.locked:
                 hold_lock(self.conn, target.dbname)
-                recover(self.conn, target.dbname, self.project.runner.note)
+                recover(self.conn, target.dbname, self.project.runner.note, dry=self.project.dry)
         except BaseException:
             self.conn.close()
             raise

@@ -18,12 +18,12 @@ which the server releases when the holder dies, so recovery never touches a run 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..errors import StackError
-from .admin import aside_name, database_exists, drop_database, end_sessions, statement
-from .loadrole import can_drop_roles, drop_load_role, load_role_name
+from .admin import aside_name, database_exists, database_oid, drop_database, end_sessions, statement
+from .loadrole import can_drop_roles, drop_load_role, load_role_left, load_role_name
 
 if TYPE_CHECKING:
     import psycopg
@@ -33,12 +33,33 @@ LOCK_TIMEOUT = "2s"
 ATTEMPTS = 20
 
 
+#: The names a restore, undo, rollback or snapshot of a database derives from its name.
+DERIVED = ("__undo", "__restoring", "__swap", "__snapping", "__undo_prev")
+
+
+def derived_names(database: str) -> list[str]:
+    return [aside_name(database, suffix) for suffix in DERIVED]
+
+
 def hold_lock(conn: psycopg.Connection[Any], database: str) -> None:
-    """The advisory lock of ``database``'s restores and undos, for as long as ``conn`` lives."""
-    row = conn.execute("select pg_try_advisory_lock(hashtext(%s))", [f"stacktasks swap {database}"]).fetchone()
-    if not (row and row[0]):
+    """The advisory locks of ``database`` and of every name derived from it, for as long as
+    ``conn`` lives: a run on another database whose own name is one of these (``a__undo``) is
+    kept out as surely as a second run on this one."""
+    names = [database, *derived_names(database)]
+    keys = [f"stacktasks swap {name}" for name in names]
+    row = conn.execute(
+        "select array_agg(pg_try_advisory_lock(hashtext(k))) from unnest(%s::text[]) k", [keys]
+    ).fetchone()
+    taken = list(row[0]) if row and row[0] else []
+    if not all(taken):
+        conn.execute(
+            "select pg_advisory_unlock(hashtext(k)) from unnest(%s::text[]) with ordinality u(k, i) where %s[i]",
+            [keys, taken],
+        )
+        busy = names[taken.index(False)] if False in taken else database
         raise StackError(
-            f"another restore or undo of {database} is running now",
+            f"another restore or undo of {database} is running now"
+            + (f" (it holds the name {busy})" if busy != database else ""),
             hint="wait for it to finish, then run this again",
         )
 
@@ -76,11 +97,17 @@ def close_database(conn: psycopg.Connection[Any], database: str) -> int:
     except psycopg.errors.InsufficientPrivilege:
         conn.execute(statement("alter database {} allow_connections false", database))
     ended = 0
-    for _ in range(ATTEMPTS):
-        ended += end_sessions(conn, database)
-        if not _has_sessions(conn, database):
-            break
-        time.sleep(0.05)
+    try:
+        for _ in range(ATTEMPTS):
+            ended += end_sessions(conn, database)
+            if not _has_sessions(conn, database):
+                break
+            time.sleep(0.05)
+    except psycopg.Error:
+        # Ending a session may be refused (a superuser's, for a role that is none): the database
+        # is opened again before the error goes on, so no failure leaves it closed.
+        reopen_database(conn, database)
+        raise
     return ended
 
 
@@ -107,9 +134,12 @@ def swap(
     renames: Sequence[tuple[str, str]],
     reopen: Sequence[str] = (),
     stop_requested: Callable[[], int | None] = lambda: None,
+    expect: Mapping[str, int | None] | None = None,
 ) -> None:
     """Every rename, and the re-opening of ``reopen`` (names after the renames), in one transaction.
 
+    ``expect`` names the database each name must still be (by oid, None: no database) when the
+    transaction runs: where another took its place since the run looked, nothing is swapped.
     A rename blocked by another session's lock fails after ``LOCK_TIMEOUT`` and is tried again,
     unless a signal asked us to stop: then nothing was swapped and ``Interrupted`` says why.
     """
@@ -123,6 +153,7 @@ def swap(
         try:
             with conn.transaction():
                 conn.execute(f"set local lock_timeout = '{LOCK_TIMEOUT}'")
+                check_still(conn, expect or {})
                 for old, new in renames:
                     conn.execute(statement("alter database {} rename to {}", old, new))
                 for name in reopen:
@@ -137,40 +168,62 @@ def swap(
             time.sleep(0.1)
 
 
-def recover(conn: psycopg.Connection[Any], database: str, say: Callable[[str], None]) -> list[str]:
-    """Put back what an interrupted restore or undo of ours left; what was done, in words.
+def check_still(conn: psycopg.Connection[Any], expect: Mapping[str, int | None]) -> None:
+    """Refuse when a name no longer holds the database the run set out to change."""
+    for name, oid in expect.items():
+        now = database_oid(conn, name)
+        if now != oid:
+            raise StackError(
+                f"{name} is no longer the database this run set out to replace (another took its name "
+                "meanwhile): nothing was swapped",
+                hint="see what holds the name now (inv db.snapshots, \\l in inv db.psql), then run this again",
+            )
+
+
+def recover(
+    conn: psycopg.Connection[Any], database: str, say: Callable[[str], None], *, dry: bool = False
+) -> list[str]:
+    """Put back what an interrupted restore or undo of ours left; what was done, in words. Under
+    ``dry`` it says what it would do and changes nothing.
 
     Call it holding the lock (``hold_lock``): then nothing of ours is running on these databases.
+    Every swap renames in one transaction, so the database is never missing because of us: a
+    missing one was dropped on purpose, and its undo copy stays where it is.
     """
-    undo, scratch, aside = (aside_name(database, suffix) for suffix in ("__undo", "__restoring", "__swap"))
-    snapping = aside_name(database, "__snapping")  # a snapshot's copy in progress (snapshot.py)
+    undo, scratch, aside, snapping, spare = (
+        aside_name(database, suffix) for suffix in ("__undo", "__restoring", "__swap", "__snapping", "__undo_prev")
+    )
     done: list[str] = []
-    if not database_exists(conn, database):
-        for kept in (undo, aside):
-            if database_exists(conn, kept):
-                swap(conn, [(kept, database)])
-                done.append(f"{database} was missing after an interrupted swap: {kept} is {database} again")
-                break
+
+    def act(line: str, change: Callable[[], object]) -> None:
+        if not dry:
+            change()
+        done.append(f"would put right: {line}" if dry else line)
+
     ours = set(marked_databases(conn, [database, undo, aside]))
     if any(database_exists(conn, name) for name in (scratch, undo, snapping)):
         ours.update(closed_databases(conn, [database]))
     for name in sorted(ours):
-        reopen_database(conn, name)
-        done.append(f"{name} was left closed by an interrupted swap: it accepts connections again")
-    if database_exists(conn, aside):
-        if database_exists(conn, undo):
-            drop_database(conn, aside)
-        else:
-            swap(conn, [(aside, undo)])
-        done.append(f"{aside} was left by an interrupted undo: cleared")
+        act(
+            f"{name} was left closed by an interrupted swap: it accepts connections again",
+            lambda name=name: reopen_database(conn, name),  # type: ignore[misc]
+        )
+    if database_exists(conn, aside) and not database_exists(conn, undo):
+        act(f"{aside} was left by an interrupted undo: it is {undo} again", lambda: swap(conn, [(aside, undo)]))
+    if database_exists(conn, spare):
+        act(f"dropped {spare}, the undo copy a finished restore replaced", lambda: drop_database(conn, spare))
     if database_exists(conn, scratch):
-        drop_database(conn, scratch)
-        done.append(f"dropped {scratch}, left by an interrupted restore ({database} was never replaced)")
-    if can_drop_roles(conn) and drop_load_role(conn, database):
-        done.append(f"dropped {load_role_name(database)}, the load role of an interrupted restore")
+        act(
+            f"dropped {scratch}, left by an interrupted restore ({database} was never replaced)",
+            lambda: drop_database(conn, scratch),
+        )
     if database_exists(conn, snapping):
-        drop_database(conn, snapping)
-        done.append(f"dropped {snapping}, the copy of an interrupted snapshot")
+        act(f"dropped {snapping}, the copy of an interrupted snapshot", lambda: drop_database(conn, snapping))
+    if can_drop_roles(conn) and load_role_left(conn, database):
+        act(
+            f"dropped {load_role_name(database)}, the load role of an interrupted restore",
+            lambda: drop_load_role(conn, database),
+        )
     for line in done:
         say(line)
     return done

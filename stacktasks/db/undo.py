@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..errors import StackError, interrupts_deferred
-from . import dumpfiles
-from .admin import admin_database, aside_name, connect, database_exists, prove_same_server
+from . import backupfiles
+from .admin import admin_database, aside_name, connect, database_exists, database_oid, prove_same_server
 from .backup import backup_directory
 from .restore import restore_database
 from .swap import close_database, hold_lock, recover, reopen_database, swap
@@ -46,11 +46,12 @@ def undo_restore(project: Project) -> str | None:
 def swap_back(project: Project, admin: psycopg.Connection[Any], database: str, undo: str) -> None:
     """Three renames in one transaction: ``database`` and ``undo`` trade names, or nothing happens."""
     aside = aside_name(database, "__swap")
+    expect = {database: database_oid(admin, database), undo: database_oid(admin, undo)}
     with interrupts_deferred() as deferred:  # the swap completes or rolls back; then a signal stops us
         try:
             close_database(admin, database)
             renames = [(database, aside), (undo, database), (aside, undo)]
-            swap(admin, renames, reopen=[undo], stop_requested=deferred.stop_requested)
+            swap(admin, renames, reopen=[undo], stop_requested=deferred.stop_requested, expect=expect)
         except BaseException:
             if database_exists(admin, database):
                 reopen_database(admin, database)
@@ -60,7 +61,7 @@ def swap_back(project: Project, admin: psycopg.Connection[Any], database: str, u
 def restore_safety_dump(project: Project, database: str, undo: str) -> str:
     safety = [
         b
-        for b in dumpfiles.list_backups(backup_directory(project))
+        for b in backupfiles.list_backups(backup_directory(project))
         if b.manifest and b.manifest.get("reason") == "before restore" and b.database == database
     ]
     if not safety:

@@ -99,8 +99,9 @@ def backups(
 ) -> None:
     """List the backups, oldest first, with size, database and why each was taken."""
     from ..db.backup import backup_directory
+    from ..db.backupfiles import incomplete_backups, list_backups
     from ..db.backups import backup_record, prune_backups
-    from ..db.dumpfiles import human_size, incomplete_backups, list_backups
+    from ..db.dumpfiles import human_size
 
     if prune:
         pruned = prune_backups(project, keep=keep if keep >= 0 else None, older_than=older_than or None)
@@ -150,11 +151,16 @@ def restore(project: Project, file: str = "", latest: bool = False, yes: bool = 
     if path == STDIN and project.dry:
         project.runner.note("read the dump from stdin into a private file in backups/, then restore it as below")
         return
-    with readable_dump(project, path) as readable:
-        result = restore_database(project, readable, jobs=jobs or None)
+    if path is None:  # --latest: a backup stacktasks wrote, chosen once the database is known
+        result = restore_database(project, None, jobs=jobs or None)
+    else:
+        with readable_dump(project, path) as readable:
+            result = restore_database(project, readable, jobs=jobs or None)
     if result is None:
         return
-    source = "the dump from stdin" if path == STDIN else shown_path(path)
+    chosen = path if path is not None else result.source
+    assert chosen is not None
+    source = "the dump from stdin" if chosen == STDIN else shown_path(chosen)
     lines = [f"restored {source} into {result.database} in {result.seconds:.1f}s"]
     if result.origin.database and result.origin.database != result.database:
         lines.append(f"note: this is a dump of another database, {result.origin.database} ({result.origin.describe()})")

@@ -56,7 +56,7 @@ def test_prune_keep_removes_the_oldest_manual_backups_with_their_manifests(datab
     result = run_inv(project, "db.backups", "--prune", "--keep", "1", "--yes")
     assert result.returncode == 0, result.stderr
     assert "removed 2 manual backup(s): a.dump, b.dump; 1 kept" in result.stdout
-    assert sorted(p.name for p in (project / "backups").iterdir()) == ["c.dump", "c.dump.json"]
+    assert sorted(p.name for p in (project / "backups").iterdir()) == [".stacktasks-key", "c.dump", "c.dump.json"]
 
 
 def test_prune_older_than_removes_only_what_is_older(database: tuple[str, Path]) -> None:

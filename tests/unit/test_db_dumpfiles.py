@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from stacktasks.db import dumpfiles
+from stacktasks.db import backupfiles, dumpfiles
 from stacktasks.db.dumpfiles import DumpFormat, Progress
 from stacktasks.errors import StackError
 
@@ -101,32 +101,70 @@ def test_backup_names_that_could_escape_or_confuse_are_refused(name: str) -> Non
         dumpfiles.check_name(name)
 
 
-def _backup(directory: Path, name: str, created: str, *, automatic: bool, database: str = "app") -> Path:
+def _backup(
+    directory: Path, name: str, created: str, *, automatic: bool, database: str = "app", sealed: bool = True
+) -> Path:
+    """A backup as stacktasks writes it: its manifest sealed with the folder's key (``sealed``)."""
+    from stacktasks.db.ours import project_key, seal
+
+    directory.mkdir(mode=0o700, exist_ok=True)
     path = write(directory / f"{name}.dump", b"PGDMP")
-    manifest = {
+    manifest: dict[str, object] = {
         "created_at": created,
         "automatic": automatic,
         "database": database,
         "reason": "before reset" if automatic else "manual",
+        "size": 5,
+        "sha256": "0" * 64,
     }
+    if sealed:
+        key = project_key(directory, create=True)
+        assert key is not None
+        manifest["seal"] = seal(key, *backupfiles.backup_sealed_parts(path.name, manifest))
     dumpfiles.manifest_path(path).write_text(json.dumps(manifest))
     return path
 
 
 def test_retention_keeps_the_newest_automatic_backups_and_every_manual_one(tmp_path: Path) -> None:
     manual = _backup(tmp_path, "manual", "2026-01-01T00:00:00", automatic=False)
-    autos = [_backup(tmp_path, f"auto{i}", f"2026-01-0{i}T00:00:00", automatic=True) for i in range(1, 5)]
+    autos = [_backup(tmp_path, f"auto{i}", f"2026-01-0{i}T00:00:00", automatic=True) for i in range(1, 6)]
     other = _backup(tmp_path, "other-db", "2026-01-01T00:00:00", automatic=True, database="else")
-    pruned = dumpfiles.prune_automatic(tmp_path, "app", keep=2)
+    pruned = backupfiles.prune_automatic(tmp_path, "app", keep=3, made=autos[4])
     assert pruned == autos[:2]
     remaining = sorted(p.name for p in tmp_path.glob("*.dump"))
-    assert remaining == sorted([manual.name, autos[2].name, autos[3].name, other.name])
+    assert remaining == sorted([manual.name, autos[2].name, autos[3].name, autos[4].name, other.name])
     assert not dumpfiles.manifest_path(autos[0]).exists()
+
+
+def test_retention_never_prunes_the_backup_the_task_just_made_even_with_keep_zero(tmp_path: Path) -> None:
+    older = _backup(tmp_path, "older", "2026-01-01T00:00:00", automatic=True)
+    made = _backup(tmp_path, "made", "2025-01-01T00:00:00", automatic=True)  # even when it looks older
+    assert backupfiles.prune_automatic(tmp_path, "app", keep=0, made=made) == [older]
+    assert made.exists() and dumpfiles.manifest_path(made).exists()
+
+
+def test_retention_leaves_files_whose_manifest_stacktasks_did_not_seal(tmp_path: Path) -> None:
+    made = _backup(tmp_path, "made", "2026-01-09T00:00:00", automatic=True)
+    planted = _backup(tmp_path, "mine", "2026-01-01T00:00:00", automatic=True, sealed=False)
+    copied = _backup(tmp_path, "copied", "2026-01-02T00:00:00", automatic=True)
+    # A sealed manifest put beside another file does not verify for it.
+    dumpfiles.manifest_path(copied).write_text(dumpfiles.manifest_path(made).read_text())
+    (tmp_path / "link.dump").symlink_to(made)
+    (tmp_path / "link.dump.json").symlink_to(dumpfiles.manifest_path(made))
+    assert backupfiles.prune_automatic(tmp_path, "app", keep=0, made=made) == []
+    assert planted.exists() and copied.exists() and (tmp_path / "link.dump").is_symlink()
+
+
+def test_backups_are_ordered_by_the_instant_not_the_text_of_their_times(tmp_path: Path) -> None:
+    # 09:00 in Tokyo is 00:00 UTC; 20:00 the day before in New York is 01:00 UTC: New York is newer.
+    _backup(tmp_path, "tokyo", "2026-03-02T09:00:00+09:00", automatic=False)
+    _backup(tmp_path, "new-york", "2026-03-01T20:00:00-05:00", automatic=False)
+    assert [b.path.name for b in backupfiles.list_backups(tmp_path)] == ["tokyo.dump", "new-york.dump"]
 
 
 def test_listing_shows_complete_backups_oldest_first_and_incomplete_ones_apart(tmp_path: Path) -> None:
     _backup(tmp_path, "new", "2026-02-01T00:00:00", automatic=False)
     _backup(tmp_path, "old", "2026-01-01T00:00:00", automatic=False)
     write(tmp_path / "broken.dump.partial", b"PGDMP")
-    assert [b.path.name for b in dumpfiles.list_backups(tmp_path)] == ["old.dump", "new.dump"]
-    assert [p.name for p in dumpfiles.incomplete_backups(tmp_path)] == ["broken.dump.partial"]
+    assert [b.path.name for b in backupfiles.list_backups(tmp_path)] == ["old.dump", "new.dump"]
+    assert [p.name for p in backupfiles.incomplete_backups(tmp_path)] == ["broken.dump.partial"]

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from stacktasks.db.loadrole import load_role_name
 from stacktasks.db.restore import restore_database
 from stacktasks.errors import StackError
 from tests.recording import RecordingRunner
@@ -38,6 +39,9 @@ def test_the_dry_run_plans_the_scratch_restore_and_the_swap(
     assert "create database shop__restoring" in plan
     assert "exec -T db sh -c 'umask 077 && cat > \"$1\"' sh /tmp/stacktasks-restore-shop-" in plan  # the copy in
     assert "stacktasks-watchdog /tmp/stacktasks-restore-shop-" in plan
-    assert "pg_restore -U shop -d shop__restoring --no-owner --no-acl --exit-on-error --jobs=" in plan
+    # Applied as the load role: the server cannot be asked here (not running), so the plan says it assumes.
+    role = load_role_name("shop")
+    assert "the plan assumes a superuser" in plan
+    assert f"pg_restore -U {role} -d shop__restoring --no-owner --no-acl --exit-on-error --jobs=" in plan
     assert "rename it to shop__undo and shop__restoring to shop" in plan
     assert recorder.changed() == []

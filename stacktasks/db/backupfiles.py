@@ -1,0 +1,113 @@
+"""The backup folder's files: what is there, oldest first by instant, what stacktasks made
+(a sealed manifest, see ours.py), and the retention of automatic backups."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import StackError
+from .dumpfiles import PARTIAL, manifest_path, read_manifest
+
+
+@dataclass
+class BackupFile:
+    path: Path
+    manifest: dict[str, Any] | None
+
+    @property
+    def created(self) -> str:
+        if self.manifest and self.manifest.get("created_at"):
+            return str(self.manifest["created_at"])
+        return time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(self.path.stat().st_mtime))
+
+    @property
+    def instant(self) -> float:
+        """When it was taken, as an instant: manifests written in other time zones compare right."""
+        import datetime
+
+        try:
+            moment = datetime.datetime.fromisoformat(self.created)
+        except ValueError:
+            return self.path.stat().st_mtime
+        if moment.tzinfo is None:  # a time of day without a zone: this machine's
+            moment = moment.astimezone()
+        return moment.timestamp()
+
+    @property
+    def automatic(self) -> bool:
+        return bool(self.manifest and self.manifest.get("automatic"))
+
+    @property
+    def database(self) -> str:
+        return str(self.manifest.get("database", "?")) if self.manifest else "?"
+
+    def made_here(self, key: bytes | None) -> bool:
+        """Whether stacktasks wrote this backup, for this project: its manifest's seal verifies for
+        this very file (name, size, digest), which nobody without the project's key can forge."""
+        from .ours import verifies
+
+        manifest = self.manifest or {}
+        if self.path.is_symlink() or manifest_path(self.path).is_symlink():
+            return False
+        try:
+            size = self.path.stat().st_size
+        except OSError:
+            return False
+        return size == manifest.get("size") and verifies(
+            key, manifest.get("seal"), *backup_sealed_parts(self.path.name, manifest)
+        )
+
+
+def backup_sealed_parts(name: str, manifest: dict[str, Any]) -> tuple[object, ...]:
+    """What a backup's seal is over: the file itself (name, size, digest) and its database."""
+    return ("backup", name, manifest.get("size"), manifest.get("sha256"), manifest.get("database"))
+
+
+def list_backups(directory: Path) -> list[BackupFile]:
+    """Complete backups, oldest first (by the instant in the manifest, else the file's time);
+    links are not backups and are left out."""
+    if not directory.is_dir():
+        return []
+    found = []
+    for path in directory.iterdir():
+        if path.suffix in (".dump", ".sql", ".gz", ".tar") and path.is_file() and not path.is_symlink():
+            try:
+                manifest = read_manifest(path)
+            except StackError:  # listed all the same; restoring it says what is wrong
+                manifest = {"reason": "bad manifest"}
+            found.append(BackupFile(path, manifest))
+    # The manifest's time has whole seconds; the file's own time orders backups within one.
+    return sorted(found, key=lambda backup: (backup.instant, backup.path.stat().st_mtime_ns))
+
+
+def incomplete_backups(directory: Path) -> list[Path]:
+    if not directory.is_dir():
+        return []
+    return sorted(p for p in directory.iterdir() if p.name.endswith(PARTIAL) and not p.name.endswith(".json" + PARTIAL))
+
+
+def prune_automatic(directory: Path, database: str, keep: int, *, made: Path) -> list[Path]:
+    """Delete the automatic backups of ``database`` that stacktasks made, all but ``made`` (the
+    one the task just took, which it names: never pruned) and the newest ``keep - 1`` others
+    (``keep`` 0 keeps only ``made``); return what went."""
+    from .ours import project_key
+
+    key = project_key(directory, create=False)
+    automatic = [
+        b
+        for b in list_backups(directory)
+        if b.automatic and b.database == database and b.path != made and b.made_here(key)
+    ]
+    doomed = automatic[: max(len(automatic) - max(keep - 1, 0), 0)]
+    for backup in doomed:
+        remove_backup(backup.path)
+    return [backup.path for backup in doomed]
+
+
+def remove_backup(path: Path) -> None:
+    """A backup and its manifest, whichever of them is there."""
+    path.unlink(missing_ok=True)
+    manifest_path(path).unlink(missing_ok=True)
