@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shlex
 import signal
 import subprocess
@@ -86,8 +87,20 @@ class StderrTail:
         self._thread.join(timeout)
 
     def reason(self) -> str:
+        """The line that says why: the server's own ERROR where there is one (pg_restore's later
+        lines, "a worker process died unexpectedly", are its consequences), else the last error."""
+        server = [line for line in self.lines if "ERROR:" in line]
         errors = [line for line in self.lines if "error" in line.lower() or "fatal" in line.lower()]
-        return (errors or list(self.lines) or [""])[-1]
+        return printable((server or errors or list(self.lines) or [""])[-1])
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters (a terminal's escape sequences among them) shown as ``?``:
+    what a child or a file says never drives the terminal."""
+    return CONTROL.sub("?", text)
+
+
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 class Child:

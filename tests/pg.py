@@ -80,13 +80,17 @@ def create_sample_database(name: str, owner: str = "stacktasks", password: str =
 
 
 def drop_databases(*names: str) -> None:
+    """``names`` and every database stacktasks derives from them (undo, scratch, …), and the load
+    role a killed restore of them may have left."""
+    from stacktasks.db.loadrole import load_role_name
+    from stacktasks.db.swap import derived_names
+
     with admin() as conn:
         for name in names:
-            for suffix in ("", "__undo", "__restoring", "__swap", "__snapping"):
-                conn.execute(
-                    "select pg_terminate_backend(pid) from pg_stat_activity where datname = %s", [name + suffix]
-                )
-                conn.execute(sql.SQL("drop database if exists {}").format(sql.Identifier(name + suffix)))
+            for each in (name, *derived_names(name)):
+                conn.execute("select pg_terminate_backend(pid) from pg_stat_activity where datname = %s", [each])
+                conn.execute(sql.SQL("drop database if exists {}").format(sql.Identifier(each)))
+            conn.execute(sql.SQL("drop role if exists {}").format(sql.Identifier(load_role_name(name))))
 
 
 def drop_snapshots(name: str) -> None:

@@ -102,6 +102,7 @@ def list_for_tool(
         yield None, {}
         return
     directory = backup_directory(project)
+    dumpfiles.ensure_private_directory(directory)
     path = directory / f".list-{secrets.token_hex(6)}"
     os.close(dumpfiles.create_private(path))
     try:

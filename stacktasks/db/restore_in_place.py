@@ -33,6 +33,9 @@ def restore_in_place(
     project.runner.note(f"this role may not create databases: taking a safety dump of {target.dbname} first")
     safety = dump_database(project, reason="before restore", target=target)
     assert safety is not None
+    from .restore import say_rights_used
+
+    say_rights_used(project, admin, target)
     ended = end_sessions(admin, target.dbname)
     if plan.format.kind == "plain":
         pipe_into(project, client, "psql", PSQL_ARGS, target.dbname, plan, prologue=schema_reset_sql(target))
