@@ -86,7 +86,11 @@ def list_backups(directory: Path) -> list[BackupFile]:
 def incomplete_backups(directory: Path) -> list[Path]:
     if not directory.is_dir():
         return []
-    return sorted(p for p in directory.iterdir() if p.name.endswith(PARTIAL) and not p.name.endswith(".json" + PARTIAL))
+    return sorted(
+        p
+        for p in directory.iterdir()
+        if (p.name.endswith(PARTIAL) and not p.name.endswith(".json" + PARTIAL)) or p.name.startswith(".incoming-")
+    )
 
 
 def prune_automatic(directory: Path, database: str, keep: int, *, made: Path) -> list[Path]:

@@ -8,8 +8,10 @@ import bz2
 import lzma
 import os
 import pty
+import shutil
 import subprocess
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -121,3 +123,83 @@ def test_backup_to_stdout_refuses_a_terminal(database: tuple[str, Path]) -> None
         os.close(leader)
     assert result.returncode == 2
     assert b"writes the dump to stdout, which is a terminal" in result.stderr
+
+
+@pytest.fixture()
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 64 MiB tmpfs, private, as the project's backups folder."""
+    if os.geteuid() != 0 or not shutil.which("mount"):
+        pytest.skip("mounting a small filesystem needs root")
+    folder = tmp_path / "project" / "backups"
+    folder.mkdir(parents=True, mode=0o700)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m,mode=0700", "tmpfs", str(folder)], check=True)
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
+@pytest.mark.parametrize("kind", ["zstd", "xz", "zip"])
+def test_a_small_file_that_unpacks_past_the_free_space_is_stopped_before_the_disk_fills(
+    database: tuple[str, Path], small_disk: Path, kind: str
+) -> None:
+    name, project = database
+    bomb = b"-- PostgreSQL database dump\n" + b"\0" * (200 << 20)  # 200 MiB, on a 64 MiB disk
+    path = compressed(kind, bomb, project)
+    assert path.stat().st_size < 1 << 20
+    before = pg.fingerprint(name)
+    result = run_inv(project, "db.restore", "--yes", "--file", str(path))
+    assert result.returncode == 1, result.stderr
+    assert "can spare (its free space less a margin): stopped before the disk filled" in result.stderr
+    assert shutil.disk_usage(small_disk).free > 4 << 20  # the margin was kept
+    assert list(small_disk.glob(".incoming-*")) == []
+    assert pg.fingerprint(name) == before
+
+
+def test_a_copy_a_killed_run_left_is_removed_by_the_next_run(database: tuple[str, Path]) -> None:
+    _, project = database
+    folder = project / "backups"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    stale = folder / f".incoming-{dead.pid}-0000"
+    stale.write_bytes(b"half a dump")
+    result = run_inv(project, "db.restore", "--yes", "--file", "missing.dump")
+    assert result.returncode != 0
+    assert not stale.exists()
+
+
+@pytest.mark.parametrize(
+    "broken",
+    ["body", "method", "encrypted"],
+)
+def test_a_zip_that_cannot_be_read_is_one_clear_line_not_a_crash(database: tuple[str, Path], broken: str) -> None:
+    _, project = database
+    path = project / "received.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("db.sql", b"-- PostgreSQL database dump\n" * 10000)
+    data = bytearray(path.read_bytes())
+    if broken == "body":
+        data[60:200] = b"\xff" * 140
+    elif broken == "method":
+        data[8:10] = (99).to_bytes(2, "little")  # the local header's method: one Python does not know
+        central = data.rfind(b"PK\x01\x02")
+        data[central + 10 : central + 12] = (99).to_bytes(2, "little")
+    else:
+        data[6:8] = (1).to_bytes(2, "little")  # the "encrypted" flag
+        central = data.rfind(b"PK\x01\x02")
+        data[central + 8 : central + 10] = (1).to_bytes(2, "little")
+    path.write_bytes(bytes(data))
+    result = run_inv(project, "db.restore", "--yes", "--file", str(path))
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    assert [line for line in result.stderr.splitlines() if line.startswith("stacktasks: ")], result.stderr
+
+
+def test_a_closed_stdin_is_said_plainly(database: tuple[str, Path]) -> None:
+    _, project = database
+    result = subprocess.run(
+        f"exec {INV} db.restore --yes --file - <&-", shell=True, cwd=project, capture_output=True, text=True
+    )
+    assert result.returncode == 1, result.stderr
+    assert "stdin, which is closed" in result.stderr
