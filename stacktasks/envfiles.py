@@ -18,20 +18,22 @@ from .errors import StackError
 
 #: Key names whose values are secrets wherever they are printed.
 SECRET_KEY = re.compile(
-    r"PASS(WORD|WD)?|SECRET|TOKEN|PRIVATE|CREDENTIAL|API_?KEY|_KEY$|^KEY$|AUTH|DSN|SALT|COOKIE",
+    r"PASS(WORD|WD)?|SECRET|TOKEN|PRIVATE|CREDENTIAL|API_?KEY|_KEY$|^KEY$|AUTH|DSN|SALT|COOKIE|(?:^|_)PWD?(?:$|_)",
     re.IGNORECASE,
 )
 #: The password part of a URL: scheme://user:PASSWORD@host, parsed as clients parse it (urllib,
 #: libpq, redis-py): the user ends at the first ':', the password at the LAST '@' before the host,
 #: so a password with an unencoded '@' is hidden whole.
-URL_PASSWORD = re.compile(
-    r"(?P<head>[a-z][a-z0-9+.-]*://[^:/\s?#]*:)(?P<password>[^/\s?#]*)(?=@[^@/\s?#]*(?:[/?#\s]|$))", re.I
-)
+URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/\s?#@]*:)(?P<password>[^\s]*?)(?=@[^@\s]*(?:\s|$))", re.I)
+#: A password given as a URL's query parameter (libpq's ``?password=``).
+QUERY_PASSWORD = re.compile(r"(?P<head>[?&](?:password|pass|passwd|pwd)=)(?P<password>[^&\s#]+)", re.I)
 #: KEY=VALUE where KEY looks secret, as in `-e POSTGRES_PASSWORD=...` or `PGPASSWORD=...`.
 SECRET_ASSIGNMENT = re.compile(r"(?P<key>\b[A-Za-z_][A-Za-z0-9_]*)=(?P<value>[^\s'\"]+)")
 MASK = "***"
 #: Shorter secrets are only masked in KEY=VALUE and URL form, not as bare words in any text.
 MIN_BARE_SECRET = 6
+#: What a ``*_FILE`` holds is masked as a word from this length on (shorter: only in KEY=VALUE).
+MIN_FILE_SECRET = 3
 #: A long enough secret is masked as a bare word whatever it is made of.
 LONG_SECRET = 16
 
@@ -56,6 +58,24 @@ def maskable_as_word(secret: str) -> bool:
     return kinds >= 2 or len(secret) >= LONG_SECRET
 
 
+def refuse_unencoded_userinfo(url: str, variable: str) -> None:
+    """A URL whose user or password holds an unencoded ``/``, ``?``, ``#`` or ``@``: clients split
+    it elsewhere than its author meant (the password's tail read as the host), so it is refused
+    with the fix; nothing of the password is said."""
+    _, sep, rest = url.partition("://")
+    if not sep or "@" not in rest:
+        return
+    userinfo = rest.rsplit("@", 1)[0]
+    reserved = sorted({c for c in "/?#@" if c in userinfo})
+    if reserved:
+        codes = ", ".join(f"{c} as %{ord(c):02X}" for c in reserved)
+        raise StackError(
+            f"{variable}: its user or password holds {' '.join(repr(c) for c in reserved)} unencoded, so clients "
+            "would read part of it as the host or path",
+            hint=f"percent-encode them in the URL ({codes})",
+        )
+
+
 def is_secret_key(key: str) -> bool:
     return bool(SECRET_KEY.search(key))
 
@@ -65,21 +85,27 @@ class Masker:
     """Replaces known secret values, URL passwords and secret assignments with ***."""
 
     secrets: set[str] = field(default_factory=set)
+    #: Values masked as words whatever they look like (what a ``*_FILE`` holds).
+    words: set[str] = field(default_factory=set)
 
-    def add(self, value: str) -> None:
+    def add(self, value: str, *, always: bool = False) -> None:
         if value:
             self.secrets.add(value)
-            for match in URL_PASSWORD.finditer(value):
-                self.secrets.add(match.group("password"))
+            if always and len(value) >= MIN_FILE_SECRET:
+                self.words.add(value)
+            for pattern in (URL_PASSWORD, QUERY_PASSWORD):
+                for match in pattern.finditer(value):
+                    self.secrets.add(match.group("password"))
 
     def __call__(self, text: str) -> str:
         text = URL_PASSWORD.sub(lambda m: m.group("head") + MASK, text)
+        text = QUERY_PASSWORD.sub(lambda m: m.group("head") + MASK, text)
         text = SECRET_ASSIGNMENT.sub(
             lambda m: f"{m.group('key')}={MASK}" if is_secret_key(m.group("key")) else m.group(0),
             text,
         )
         for secret in sorted(self.secrets, key=len, reverse=True):
-            if maskable_as_word(secret):
+            if maskable_as_word(secret) or secret in self.words:
                 text = re.sub(rf"(?<![\w]){re.escape(secret)}(?![\w])", MASK, text)
         return text
 

@@ -64,6 +64,9 @@ def parse_redis_url(url: str, source: str) -> RedisTarget:
     scheme = urlsplit(url).scheme
     if scheme not in ("redis", "rediss", "unix"):
         raise StackError(f"{source} is not a Redis URL (scheme {scheme or 'missing'}; redis://, rediss:// or unix://)")
+    from .envfiles import refuse_unencoded_userinfo
+
+    refuse_unencoded_userinfo(url, source)
     path = urlsplit(url).path.strip("/") if scheme != "unix" else ""
     if path and not path.isdigit():  # redis-py would quietly use database 0
         raise StackError(f"{source}: the database in the URL path must be a number, not {path!r}")

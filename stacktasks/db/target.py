@@ -95,10 +95,13 @@ def parse_database_url(url: str, variable: str) -> DbTarget:
     import psycopg
     from psycopg.conninfo import conninfo_to_dict
 
+    from ..envfiles import refuse_unencoded_userinfo
+
     parts = urlsplit(url)
     scheme = parts.scheme.split("+")[0]
     if scheme not in ("postgres", "postgresql"):
         raise StackError(f"{variable} is not a PostgreSQL URL (scheme {parts.scheme or 'missing'})")
+    refuse_unencoded_userinfo(url, variable)
     query = parse_qsl(parts.query, keep_blank_values=True)
     known = libpq_keywords()
     kept = urlencode([(key, value) for key, value in query if key in known])
@@ -231,8 +234,7 @@ def file_convention(project: Project, service: str, environment: dict[str, str],
             )
         value = read.stdout
     value = value.rstrip("\n")  # as the image reads it: $(< file)
-    if "PASSWORD" in name:
-        project.env.masker.add(value)
+    project.env.masker.add(value, always=True)  # a file's content is nobody's to print, a user name included
     return value
 
 

@@ -391,3 +391,26 @@ def test_a_password_with_an_unencoded_at_sign_is_hidden_whole(tmp_path: Path) ->
     assert result.returncode == 0
     assert "w0rd" not in result.stdout and "ss@" not in result.stdout
     assert "postgresql://app:***@db.example:5432/app" in result.stdout
+
+
+@pytest.mark.parametrize("password", ["Hash#Tail-9", "Slash/Tail-9", "Ask?Tail-9", "At@Tail-9"])
+def test_a_url_the_client_would_misread_is_refused_before_anything_runs_and_shows_no_secret(
+    tmp_path: Path, password: str
+) -> None:
+    project = pg.url_project(tmp_path / "p", f"postgresql://app:{password}@127.0.0.1:5432/app")
+    for args in (("--dry", "db.backup"), ("db.backup",), ("doctor",)):
+        result = run_inv(project, *args)
+        assert "Tail-9" not in result.stdout + result.stderr, args
+        if args != ("doctor",):
+            assert result.returncode == 1, result.stderr
+            assert "unencoded" in result.stderr and "percent-encode" in result.stderr
+
+
+def test_secrets_in_query_parameters_short_key_names_and_files_are_masked_in_env_show(tmp_path: Path) -> None:
+    project = pg.url_project(tmp_path / "p", "postgresql://app@127.0.0.1/app?password=Query-Secret-9")
+    (project / ".env").write_text(
+        (project / ".env").read_text() + "DB_PW=Short-Pw-9\nREDIS_PW=Other-Pw-9\n", encoding="utf-8"
+    )
+    result = run_inv(project, "env.show")
+    assert result.returncode == 0, result.stderr
+    assert "Secret-9" not in result.stdout and "Pw-9" not in result.stdout

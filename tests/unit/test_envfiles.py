@@ -91,3 +91,70 @@ def test_a_secret_looking_value_is_masked_wherever_it_appears() -> None:
     masker = Masker()
     masker.add("s3cret-Value")
     assert masker("connecting with s3cret-Value now") == "connecting with *** now"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://app:pa/ss#wo?rd-Zq9@db.example:5432/app",
+        "postgresql://app:Pw@Secret-Part@db.example/app",
+        "redis://:Se/cr#et-Zq9@cache:6379/0",
+    ],
+)
+def test_everything_between_the_scheme_and_the_last_at_sign_is_masked(url: str) -> None:
+    from stacktasks.envfiles import Masker
+
+    shown = Masker()(f"DATABASE_URL is {url} here")
+    assert "Secret" not in shown and "ss#" not in shown and "Se/" not in shown and "rd-Zq9" not in shown
+    assert ":***@" in shown
+
+
+def test_a_password_given_as_a_query_parameter_is_masked() -> None:
+    from stacktasks.envfiles import Masker
+
+    assert Masker()("postgresql://app@db/app?sslmode=require&password=Hunter2-Zq") == (
+        "postgresql://app@db/app?sslmode=require&password=***"
+    )
+
+
+@pytest.mark.parametrize("key", ["DB_PW", "REDIS_PW", "PW", "SMTP_PWD"])
+def test_short_password_key_names_count_as_secrets(key: str) -> None:
+    from stacktasks.envfiles import is_secret_key
+
+    assert is_secret_key(key)
+
+
+def test_what_a_file_convention_holds_is_masked_as_a_word_even_when_short() -> None:
+    from stacktasks.envfiles import Masker
+
+    masker = Masker()
+    masker.add("admin", always=True)
+    assert masker("pg_dump -U admin -d shop") == "pg_dump -U *** -d shop"
+
+
+@pytest.mark.parametrize(
+    ("url", "encoded"),
+    [
+        ("postgresql://app:pa/Qz7@db/app", "/ as %2F"),
+        ("postgresql://app:p#Qz7@db/app", "# as %23"),
+        ("postgresql://app:p?Qz7@db/app", "? as %3F"),
+        ("postgresql://app:Pw@Secret-Part@db/app", "@ as %40"),
+    ],
+)
+def test_a_url_whose_password_holds_unencoded_reserved_characters_is_refused_with_the_fix(
+    url: str, encoded: str
+) -> None:
+    from stacktasks.db.target import parse_database_url
+    from stacktasks.errors import StackError
+
+    with pytest.raises(StackError) as raised:
+        parse_database_url(url, "DATABASE_URL")
+    assert encoded in (raised.value.hint or "")
+    assert "Qz7" not in str(raised.value) and "Secret" not in str(raised.value)
+
+
+def test_a_percent_encoded_password_is_read_as_the_client_reads_it() -> None:
+    from stacktasks.db.target import parse_database_url
+
+    target = parse_database_url("postgresql://app:Pw%40Secret%2FPart@db/app", "DATABASE_URL")
+    assert (target.host, target.password) == ("db", "Pw@Secret/Part")
