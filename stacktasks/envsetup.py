@@ -155,14 +155,22 @@ def init_env_files(settings: Settings, *, force: bool = False, dry: bool = False
 
 
 def _write_private(path: Path, text: str) -> None:
-    """Written whole or not at all, readable by its owner only (it holds secrets)."""
-    partial = path.with_name(path.name + ".partial")
-    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(partial, path)
+    """Written whole or not at all, readable by its owner only (it holds secrets): into a new file
+    of a name no one could have planted (O_EXCL, never through a link), then renamed over ``path``
+    (which replaces a link there, not what it points at)."""
+    import secrets
+
+    partial = path.with_name(f"{path.name}.partial-{secrets.token_hex(6)}")
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(partial, path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
 
 
 @dataclass

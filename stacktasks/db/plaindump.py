@@ -40,6 +40,10 @@ COPY_FROM_STDIN = re.compile(r"^COPY\b.*\bFROM\s+STDIN\b", re.IGNORECASE | re.DO
 #: Where something that is not plain SQL text may start, in the normal state.
 SPECIAL = re.compile(rb"--|/\*|(?<![\w$])[Ee]'|'|\"|(?<![\w$])\$(?:[A-Za-z_][A-Za-z_0-9]*)?\$|\\|;")
 STATEMENT_HEAD = 400
+#: A line longer than this is read in pieces (constant memory, linear time).
+LONG_LINE = 1 << 20
+CUT_MARGIN = 128  # bytes kept back at a cut: more than any token is long
+CUT_SEARCH = 64 * 1024
 
 
 class RefusedDump(StackError):
@@ -68,9 +72,15 @@ class PlainDumpChecker:
     skip_comments_on: frozenset[str] = frozenset()
     skipped: list[str] = field(default_factory=list)
     last_statement: str = ""
+    copy_line_start: bool = True  # the next COPY data byte starts a line
+    mid_line: bool = False  # the next SQL bytes go on a line whose first piece was scanned
+    line_comment: bool = False  # inside a "--" comment of a long line, read in pieces
     _skip_line: bool = False
 
     def feed(self, chunk: bytes) -> bytes:
+        """Checked bytes that may go on. What is held back is a few bytes, whatever the length of a
+        line (COPY data is passed on up to a possible terminator; a long SQL line in pieces cut
+        where no token can straddle), so the check is linear in the dump and constant in memory."""
         buffer = self.pending + chunk
         position = 0
         left_out: list[tuple[int, int]] = []
@@ -78,10 +88,11 @@ class PlainDumpChecker:
             if self.in_copy:
                 end = self._copy_end(buffer, position)
                 if end < 0:
-                    last = buffer.rfind(b"\n", position)
-                    if last >= 0:
-                        self.line += buffer.count(b"\n", position, last + 1)
-                        position = last + 1
+                    safe = max(position, len(buffer) - 3)  # "\\.\r" may be cut at the chunk's end
+                    self.line += buffer.count(b"\n", position, safe)
+                    if safe > position:
+                        self.copy_line_start = buffer[safe - 1 : safe] == b"\n"
+                    position = safe
                     break
                 self.line += buffer.count(b"\n", position, end)
                 position = end
@@ -89,9 +100,18 @@ class PlainDumpChecker:
                 continue
             newline = buffer.find(b"\n", position)
             if newline < 0:
+                if len(buffer) - position > LONG_LINE:
+                    # A piece of a long line: scanned up to a point before the end, where every
+                    # token that starts before it ends within what is here.
+                    reached = self._scan_line(buffer, position, len(buffer) - CUT_MARGIN, len(buffer))
+                    if reached <= position:
+                        self._refuse("it has a line of over 1 MiB that cannot be read in pieces: not pg_dump output")
+                    self.mid_line = True
+                    position = reached
                 break
             self.line += 1
-            self._scan_line(buffer[position : newline + 1])
+            self._scan_line(buffer, position, newline + 1, newline + 1)
+            self.mid_line = False
             if self._skip_line:
                 left_out.append((position, newline + 1))
                 self._skip_line = False
@@ -116,7 +136,8 @@ class PlainDumpChecker:
                 if rest.rstrip(b"\r") == b"\\.":
                     self.in_copy = False
             else:
-                self._scan_line(rest + b"\n")
+                line = rest + b"\n"
+                self._scan_line(line, 0, len(line), len(line))
         if self.in_copy or self.quote or self.comment_depth or self.statement.strip():
             self._refuse("it stops in the middle of a statement or its data: the dump was cut short")
         if not self.seen_footer:
@@ -134,7 +155,7 @@ class PlainDumpChecker:
             found = buffer.find(b"\\.", search)
             if found < 0:
                 return -1
-            at_line_start = found == position or buffer[found - 1 : found] == b"\n"
+            at_line_start = buffer[found - 1 : found] == b"\n" if found > 0 else self.copy_line_start
             after = buffer[found + 2 : found + 4]
             if at_line_start and (after.startswith(b"\n") or after == b"\r\n"):
                 return buffer.index(b"\n", found) + 1
@@ -142,23 +163,35 @@ class PlainDumpChecker:
                 return -1  # the terminator may be cut at the chunk's end: wait for more
             search = found + 1
 
-    def _scan_line(self, line: bytes) -> None:
-        if not self.seen_header:
-            self._expect_header(line)
-        if line.startswith(FOOTER) and not self.quote and not self.comment_depth:
-            self.seen_footer = True
-        whole = not (self.statement.strip() or self.quote or self.comment_depth)
+    def _scan_line(self, buf: bytes, start: int, stop: int, hard: int) -> int:
+        """Scan ``buf[start:stop]``, one line (``stop`` its end) or a piece of a long one (tokens
+        may be read on up to ``hard``, what is here); where the scan stopped."""
+        continued = self.mid_line
+        line_end = stop == hard
+        if not continued:
+            if not self.seen_header:
+                self._expect_header(buf[start:hard])
+            if buf.startswith(FOOTER, start) and not self.quote and not self.comment_depth:
+                self.seen_footer = True
+        whole = line_end and not (continued or self.statement.strip() or self.quote or self.comment_depth)
         ended = self.statements
-        position = 0
-        while position < len(line):
+        position = start
+        while position < stop:
+            if self.line_comment:  # a "--" comment runs to the end of its line, over pieces
+                self.line_comment = not line_end
+                return stop
             if self.comment_depth:
-                position = self._in_comment(line, position)
+                position = self._in_comment(buf, position, stop)
             elif self.quote is not None:
-                position = self._in_quote(line, position)
+                reached = self._in_quote(buf, position, stop, hard)
+                if reached == position:  # a piece cannot end inside a run of backslashes
+                    return position
+                position = reached
             else:
-                position = self._in_sql(line, position)
+                position = self._in_sql(buf, position, stop, hard)
         if whole and self.statements == ended + 1 and not (self.statement.strip() or self.quote or self.comment_depth):
             self._skip_line = self._left_out(self.last_statement)
+        return position
 
     def _left_out(self, text: str) -> bool:
         """Whether a statement that is one whole line is left out of the load: an ``ALTER … OWNER
@@ -183,15 +216,17 @@ class PlainDumpChecker:
         elif self.line >= HEADER_WINDOW or (line.strip() and line.strip() != b"--"):
             self._refuse("it is not pg_dump output (no '-- PostgreSQL database dump' header)")
 
-    def _in_sql(self, line: bytes, position: int) -> int:
-        match = SPECIAL.search(line, position)
-        end = match.start() if match else len(line)
-        self._add_text(line[position:end])
-        if match is None:
-            return len(line)
+    def _in_sql(self, buf: bytes, position: int, stop: int, hard: int) -> int:
+        # Searched in the whole buffer: the look-behind of E'…' sees the byte before ``position``.
+        match = SPECIAL.search(buf, position, hard)
+        if match is None or match.start() >= stop:
+            self._add_text(buf[position:stop])
+            return stop
+        self._add_text(buf[position : match.start()])
         token = match.group()
         if token == b"--":
-            return len(line)
+            self.line_comment = stop != hard
+            return stop
         if token == b"/*":
             self.comment_depth = 1
         elif token in (b"'", b"E'", b"e'"):
@@ -204,42 +239,49 @@ class PlainDumpChecker:
             self.quote = token
             self._add_text(b"$")
         elif token == b"\\":
-            return self._meta_command(line, match.start())
+            if stop != hard:
+                self._refuse("it has a psql meta-command on a line of over 1 MiB (a dump is data)")
+            self._meta_command(buf[match.start() : hard])
+            return hard
         elif token == b";":
             self._end_statement()
         return match.end()
 
-    def _in_quote(self, line: bytes, position: int) -> int:
+    def _in_quote(self, buf: bytes, position: int, stop: int, hard: int) -> int:
         quote = self.quote
         assert quote is not None
         start = position
         if quote.startswith(b"$"):
-            found = line.find(quote, position)
-            if found < 0:
-                return len(line)
+            found = buf.find(quote, position, hard)
+            if found < 0 or found >= stop:
+                return stop
             self.quote = None
             return found + len(quote)
         closing = b'"' if quote == b'"' else b"'"
         while True:
-            found = line.find(closing, position)
-            if found < 0:
-                self._add_text(line[start:])
-                return len(line)
-            if quote == b"E'" and _escaped(line, start, found):
+            found = buf.find(closing, position, hard)
+            if found < 0 or found >= stop:
+                end = max(stop, position)  # a doubled or escaped quote may have taken us past stop
+                if quote == b"E'" and end == stop:  # a run of backslashes stays whole, for _escaped
+                    while end > start and buf[end - 1 : end] == b"\\":
+                        end -= 1
+                self._add_text(buf[start:end])
+                return end
+            if quote == b"E'" and _escaped(buf, start, found):
                 position = found + 1
                 continue
-            if line[found + 1 : found + 2] == closing:  # a doubled quote is the quote itself
+            if buf[found + 1 : found + 2] == closing:  # a doubled quote is the quote itself
                 position = found + 2
                 continue
             self.quote = None
-            self._add_text(line[start : found + 1])
+            self._add_text(buf[start : found + 1])
             return found + 1
 
-    def _in_comment(self, line: bytes, position: int) -> int:
-        while position < len(line):
-            opened, closed = line.find(b"/*", position), line.find(b"*/", position)
+    def _in_comment(self, buf: bytes, position: int, stop: int) -> int:
+        while position < stop:
+            opened, closed = buf.find(b"/*", position, stop + 1), buf.find(b"*/", position, stop + 1)
             if closed < 0 and opened < 0:
-                return len(line)
+                return stop
             if opened >= 0 and (closed < 0 or opened < closed):
                 self.comment_depth += 1
                 position = opened + 2
@@ -250,8 +292,8 @@ class PlainDumpChecker:
                     return position
         return position
 
-    def _meta_command(self, line: bytes, start: int) -> int:
-        text = line[start:].decode("utf-8", "replace").strip()
+    def _meta_command(self, line: bytes) -> None:
+        text = line.decode("utf-8", "replace").strip()
         words = text.split()
         command = words[0] if words else "\\"
         if command == "\\restrict" and len(words) == 2 and self.statements == 0 and self.restrict_key is None:
@@ -264,7 +306,6 @@ class PlainDumpChecker:
         else:
             self._refuse(f"it contains the psql meta-command {command} (a dump is data; pg_dump writes none)")
         self.meta_commands.append(command)
-        return len(line)
 
     def _add_text(self, text: bytes | str) -> None:
         if len(self.statement) < STATEMENT_HEAD:
@@ -284,6 +325,7 @@ class PlainDumpChecker:
             self._refuse(f"its statement '{text[:60]}' reaches beyond the restored database")
         if COPY_FROM_STDIN.match(text):
             self.in_copy = True
+            self.copy_line_start = True
 
     def _refuse(self, reason: str) -> None:
         raise RefusedDump(

@@ -41,6 +41,21 @@ def test_init_creates_a_private_file_and_never_overwrites_one(tmp_path: Path) ->
     assert "DEBUG=1" in (tmp_path / ".env").read_text()
 
 
+def test_init_never_writes_through_a_planted_link(tmp_path: Path) -> None:
+    settings = project(tmp_path)
+    outside = tmp_path / "outside.txt"
+    outside.write_text("someone else's file\n")
+    (tmp_path / ".env.partial").symlink_to(outside)  # the old fixed name, planted
+    (tmp_path / ".env").symlink_to(tmp_path / "nowhere")  # a dangling link where .env goes
+    init_env_files(settings)
+    assert outside.read_text() == "someone else's file\n"
+    env = tmp_path / ".env"
+    assert not env.is_symlink() and "DEBUG=1" in env.read_text()
+    assert stat.S_IMODE(env.stat().st_mode) == 0o600
+    assert not (tmp_path / "nowhere").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".env", ".env.example", ".env.partial", "outside.txt"]
+
+
 def test_check_lists_missing_extra_and_emptied_keys(tmp_path: Path) -> None:
     settings = project(tmp_path)
     (tmp_path / ".env").write_text("DJANGO_SECRET_KEY=x\nDB_PASSWORD=y\nDEBUG=\nEMPTY_PLAIN=\nLOCAL_ONLY=1\n")
