@@ -291,7 +291,7 @@ class RowCounter:
 
     def _run(self) -> None:
         try:
-            self.counts = row_counts(self.conn, self.exclude.kind if self.exclude else None)
+            self.counts = row_counts(self.conn, self.exclude.on_server(self.conn) if self.exclude else None)
         except BaseException as error:  # handed to the main thread
             self.error = error
 

@@ -49,3 +49,37 @@ def test_the_dry_run_shows_the_patterns_going_to_pg_dump(database: tuple[str, Pa
     result = run_inv(project, "--dry", "db.backup", "--exclude-table-data", "audit_*")
     assert result.returncode == 0, result.stderr
     assert "'--exclude-table-data=audit_*'" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "pattern", ["audit_(a|b)", "audit_[ab]", "audit_a|audit_b", "AUDIT_[AB]", "public.audit_(a|b)", "*.audit_[ab]"]
+)
+def test_regular_expression_patterns_count_as_pg_dump_leaves_the_rows_out(
+    database: tuple[str, Path], pattern: str
+) -> None:
+    name, project = database
+    pg.execute(
+        name,
+        "create table audit_a as select generate_series(1, 5) i; "
+        "create table audit_b as select generate_series(1, 7) i; "
+        "create table audit_c as select generate_series(1, 3) i; create schema other; "
+        "create table other.audit_a as select generate_series(1, 2) i",
+    )
+    result = run_inv(project, "db.backup", "--name", "re", "--exclude-table-data", pattern)
+    assert result.returncode == 0, result.stderr
+    tables = json.loads((project / "backups" / "re.dump.json").read_text())["tables"]
+    assert (tables["public.audit_a"], tables["public.audit_b"], tables["public.audit_c"]) == (0, 0, 3)
+    # A pattern without a schema matches what is visible on the search path, as pg_dump's does.
+    assert tables["other.audit_a"] == (0 if pattern.startswith("*.") else 2)
+    restored = run_inv(project, "db.restore", "--yes", "--file", "re")
+    assert restored.returncode == 0, restored.stderr
+    assert pg.scalar(name, "select count(*) from audit_c") == 3
+    assert pg.scalar(name, "select count(*) from audit_a") == 0
+
+
+def test_a_pattern_the_server_cannot_read_fails_in_one_line_and_writes_nothing(database: tuple[str, Path]) -> None:
+    _, project = database
+    result = run_inv(project, "db.backup", "--name", "bad", "--exclude-table-data", "audit_(")
+    assert result.returncode == 1
+    assert "invalid regular expression" in result.stderr.splitlines()[-1]
+    assert not list((project / "backups").glob("bad*"))

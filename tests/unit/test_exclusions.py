@@ -1,32 +1,30 @@
-"""Which tables a backup's --exclude-table / --exclude-table-data patterns leave out, as pg_dump does."""
+"""How a backup's --exclude-table / --exclude-table-data patterns become the regular expressions
+psql's rules make of them (the server applies them, as pg_dump's own query does)."""
 
 from __future__ import annotations
 
-from stacktasks.db.exclusions import Exclusions
+import pytest
+
+from stacktasks.db.exclusions import Exclusions, psql_regex
 
 
-def test_a_name_without_a_schema_matches_in_every_schema() -> None:
-    rules = Exclusions.of(table_data=["audit_log"])
-    assert rules.kind("public", "audit_log") == "data" and rules.kind("billing", "audit_log") == "data"
-    assert rules.kind("public", "audit_logs") is None
-
-
-def test_wildcards_and_a_schema_part() -> None:
-    rules = Exclusions.of(table_data=["public.session*", "log_?"])
-    assert rules.kind("public", "sessions") == "data"
-    assert rules.kind("billing", "sessions") is None
-    assert rules.kind("x", "log_1") == "data" and rules.kind("x", "log_12") is None
-
-
-def test_unquoted_names_fold_to_lower_case_and_quoted_ones_do_not() -> None:
-    assert Exclusions.of(tables=["Audit"]).kind("public", "audit") == "table"
-    assert Exclusions.of(tables=['"Audit"']).kind("public", "audit") is None
-    assert Exclusions.of(tables=['"Audit"']).kind("public", "Audit") == "table"
-
-
-def test_a_left_out_table_wins_over_left_out_data() -> None:
-    rules = Exclusions.of(tables=["tmp_*"], table_data=["*"])
-    assert rules.kind("public", "tmp_import") == "table" and rules.kind("public", "users") == "data"
+@pytest.mark.parametrize(
+    ("part", "regex"),
+    [
+        ("session*", "session.*"),
+        ("log_?", "log_."),
+        ("Audit", "audit"),
+        ('"Audit"', "Audit"),
+        ("audit_(a|b)", "audit_(a|b)"),  # regular-expression characters work outside quotes
+        ("audit_[ab]", "audit_[ab]"),
+        ('"a|b"', "a\\|b"),  # and are literal inside them
+        ('"x*"', "x\\*"),
+        ('"say ""hi"""', 'say "hi"'),
+        ("cost$", "cost\\$"),
+    ],
+)
+def test_a_pattern_part_becomes_the_regular_expression_psql_makes_of_it(part: str, regex: str) -> None:
+    assert psql_regex(part) == regex
 
 
 def test_the_patterns_go_to_pg_dump_as_they_are() -> None:
