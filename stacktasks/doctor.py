@@ -287,7 +287,7 @@ def settings_table(project: Project) -> list[tuple[str, str, str]]:
         source = project.settings.sources.get(key, "")
         if key in roles:  # a detected role is shown with what detection saw
             value, source = roles[key].service, roles[key].reason
-        elif key == "project_name" and value is None and roles:
+        elif key == "project_name" and value is None and roles and project.has_compose_files():
             value, source = project.compose().label(), "compose model: project name"
         if spec.argv:
             shown = " ".join(value) if value else "(auto)" if key == "compose_command" else "(none)"

@@ -5,7 +5,7 @@ Exit codes (the README's table is this one):
 ====  ============================================================================
 0     done
 1     the operation failed (a check, a verification, a server said no)
-2     usage: a wrong flag, argument or setting
+2     usage: a wrong argument or setting (Invoke's own parse errors exit 1)
 3     refused: not confirmed, or no terminal to ask on and no ``--yes``
 70    a bug in stacktasks (the traceback is shown with ``STACKTASKS_DEBUG=1``)
 127   a tool is missing (docker, compose, pg_dump …)
@@ -151,6 +151,11 @@ def debugging() -> bool:
 def one_line(error: StackError, mask: Callable[[str], str]) -> str:
     """``stacktasks: reason`` (and ``hint: …`` on its own line), secrets masked."""
     return f"stacktasks: {mask(str(error))}"
+
+
+def report(error: StackError) -> None:
+    """Print a failure that happens outside any task (at import, in Invoke's config) as a task's would."""
+    print(one_line(error, lambda text: text), file=sys.stderr, flush=True)
 
 
 def describe_argv(argv: Sequence[str]) -> str:

@@ -27,12 +27,31 @@ from dataclasses import Field, dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import StackError
+from .errors import USAGE, StackError
+
+
+class SettingError(StackError):
+    """A setting stacktasks cannot use: a usage error (exit 2), named with where it came from."""
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint, code=USAGE)
+
 
 #: Field metadata for argv-like keys: a string is accepted and split like a shell would.
 ARGV = {"argv": True}
 
 DEFAULT_SOURCE = "default"
+
+
+def with_stage(name: str, stage: str, setting: str) -> str:
+    """``name`` with ``{stage}`` filled in; any other placeholder is a setting error, said plainly."""
+    try:
+        return name.format(stage=stage)
+    except (KeyError, IndexError, ValueError) as error:
+        raise SettingError(
+            f"{setting}: {name!r} has a placeholder stacktasks does not fill ({error})",
+            hint="the one placeholder is {stage}; write a literal brace as {{ or }}",
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -118,7 +137,7 @@ class Settings:
         for pair in self.stage_contexts:
             stage, separator, context = pair.partition("=")
             if not separator or not stage.strip() or not context.strip():
-                raise StackError(
+                raise SettingError(
                     f"setting 'stage_contexts' holds {pair!r}: each entry is STAGE=CONTEXT",
                     hint="for example stage_contexts: [staging=staging-vm]",
                 )
@@ -136,7 +155,7 @@ class Settings:
         """Env files in load order, ``{stage}`` filled in, each with whether it is required."""
         paths = [(name, False) for name in self.env_files]
         paths += [(name, True) for name in self.required_env_files]
-        return [(self.root / name.format(stage=self.stage), required) for name, required in paths]
+        return [(self.root / with_stage(name, self.stage, "env_files"), required) for name, required in paths]
 
 
 @dataclass(frozen=True)
@@ -192,7 +211,7 @@ def flatten(data: Mapping[str, Any], origin: str, prefix: str = "") -> dict[str,
         key = f"{prefix}{name}"
         if key in table_names:
             if not isinstance(value, Mapping):
-                raise StackError(f"{origin}: '{key}' must be a table of settings, got {value!r}")
+                raise SettingError(f"{origin}: '{key}' must be a table of settings, got {value!r}")
             flat.update(flatten(value, origin, f"{key}."))
         elif key in known:
             flat[key] = value
@@ -201,7 +220,7 @@ def flatten(data: Mapping[str, Any], origin: str, prefix: str = "") -> dict[str,
 
             close = difflib.get_close_matches(key, [*known, *table_names], n=1)
             hint = f"did you mean '{close[0]}'?" if close else "see the configuration reference"
-            raise StackError(f"{origin}: unknown setting '{key}'", hint=hint)
+            raise SettingError(f"{origin}: unknown setting '{key}'", hint=hint)
     return flat
 
 
@@ -242,7 +261,7 @@ def coerce(spec: KeySpec, raw: Any, origin: str, from_text: bool = False) -> Any
         if raw is None:
             return None
         hint = _non_none(hint)
-    wrong = StackError(
+    wrong = SettingError(
         f"{origin}: setting '{spec.key}' must be {_describe(spec.type)}, got {raw!r}",
     )
     if hint is bool:
@@ -303,7 +322,7 @@ def read_pyproject(root: Path) -> tuple[dict[str, Any], str] | None:
         with path.open("rb") as handle:
             document = tomllib.load(handle)
     except tomllib.TOMLDecodeError as error:
-        raise StackError(f"{path}: not valid TOML ({error})") from None
+        raise SettingError(f"{path}: not valid TOML ({error})") from None
     table = document.get("tool", {}).get("stacktasks")
     if table is None:
         return None

@@ -37,6 +37,7 @@ def collection(**overrides: Any) -> Collection:
         for value in vars(module).values():
             if isinstance(value, Task):
                 target.add_task(value)
+    one_line_for_config_errors()
     ns.configure(
         {
             # Every key present (as None) so that INVOKE_STACKTASKS_* can reach it.
@@ -54,6 +55,39 @@ def _checked(overrides: dict[str, Any]) -> dict[str, Any]:
     """
     if not overrides:
         return {}
+    from ..errors import StackError, report
     from ..settings import check_overrides
 
-    return check_overrides(overrides)
+    try:
+        return check_overrides(overrides)
+    except StackError as error:  # at import, where Invoke would show a traceback: one line, exit 2
+        report(error)
+        raise SystemExit(error.code) from None
+
+
+def one_line_for_config_errors() -> None:
+    """Invoke merges its config files (invoke.yaml …) after loading tasks.py, outside any task:
+    a plain value where stacktasks has a table (``stacktasks: {db: 5}``) would end in Invoke's
+    traceback. It ends in one line and exit 2 instead; every other error is left as it was."""
+    import sys
+
+    previous = sys.excepthook
+
+    def hook(kind: type[BaseException], error: BaseException, trace: Any) -> None:
+        if kind.__name__ == "AmbiguousMergeError" and kind.__module__.startswith("invoke"):
+            import os
+
+            from ..errors import USAGE, StackError, report
+
+            report(
+                StackError(
+                    "the Invoke configuration (invoke.yaml, INVOKE_* variables …) gives a plain value where "
+                    f"stacktasks expects a table of settings ({str(error).split(' with ')[-1].split(' (')[0]})",
+                    hint="write it as a table, e.g. stacktasks: {db: {service: db}}; inv doctor lists the settings",
+                    code=USAGE,
+                )
+            )
+            os._exit(USAGE)
+        previous(kind, error, trace)
+
+    sys.excepthook = hook
