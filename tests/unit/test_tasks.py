@@ -8,7 +8,6 @@ import pytest
 from invoke import Context
 
 from stacktasks import collection
-from stacktasks.errors import StackError
 from stacktasks.tasks import remainder_argv, split_names
 
 ROOT_TASKS = {"up", "down", "ps", "logs", "restart", "exec", "shell", "rebuild", "reset", "test", "doctor"}
@@ -41,9 +40,13 @@ def test_every_task_has_a_docstring_and_help_for_every_flag() -> None:
         assert flags <= documented, f"{name}: flags without help: {flags - documented}"
 
 
-def test_a_typo_in_collection_overrides_fails_at_import() -> None:
-    with pytest.raises(StackError, match=r"unknown setting 'app\.sevice'"):
+def test_a_typo_in_collection_overrides_fails_at_import_with_one_line_and_exit_2(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as exited:
         collection(app={"sevice": "api"})
+    assert exited.value.code == 2
+    assert "stacktasks: tasks.py collection(): unknown setting 'app.sevice'" in capsys.readouterr().err
 
 
 def test_remainder_keeps_the_quoting_the_user_typed(monkeypatch: pytest.MonkeyPatch) -> None:
