@@ -159,9 +159,17 @@ def flush_ratelimits(
             if count_only:
                 raise
             return FlushReport(not_counted=error.message)  # Invoke's --dry shows the plan regardless
-    if project.settings.is_protected:
+    everything = [pattern for pattern in patterns if matches_every_key(pattern)]
+    if everything:  # a flush by another name: asked as inv redis.flush asks, on every stage
+        project.confirm(f"delete every key in {target.display()} (the pattern {everything[0]} matches them all)")
+    elif project.settings.is_protected:
         project.confirm(f"delete keys matching {', '.join(patterns)} in {target.display()}")
     return FlushReport(deleted=flush_patterns(project, target, patterns, progress=progress))
+
+
+def matches_every_key(pattern: str) -> bool:
+    """A glob with no character of its own (``*``, ``**``, ``?*``): it matches every key there is."""
+    return "*" in pattern and not pattern.replace("*", "").replace("?", "")
 
 
 def flush_logical_database(project: Project) -> RedisTarget:

@@ -54,7 +54,17 @@ class Snapshot:
 
 
 def backup_directory(project: Project) -> Path:
-    return (project.settings.root / project.settings.db.backup_dir).resolve()
+    """db.backup_dir, a folder of its own: never the project's folder or one above it."""
+    root = project.settings.root.resolve()
+    directory = (root / project.settings.db.backup_dir).resolve()
+    if directory == root or directory in root.parents:
+        raise StackError(
+            f"db.backup_dir is {project.settings.db.backup_dir!r}, which is {directory}: the project's folder or "
+            "one above it, where stacktasks would write, list and prune among files not its own",
+            hint="set db.backup_dir to a folder of its own (the default is backups)",
+            code=USAGE,
+        )
+    return directory
 
 
 def default_backup_name(project: Project, target: DbTarget, reason: str | None) -> str:

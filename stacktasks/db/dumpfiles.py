@@ -49,13 +49,15 @@ def check_name(name: str) -> str:
 
 
 def ensure_private_directory(directory: Path) -> None:
-    """The backups folder: created 0700; an existing one must be ours, and is made 0700.
+    """The backups folder: created 0700; an existing one must be ours and 0700 already.
 
     A folder another user owns, or a file in its place, is refused: dumps hold the whole database,
     and a folder others can write to lets them plant links where our files will be written.
     """
+    made = False
     with contextlib.suppress(FileExistsError):
         directory.mkdir(parents=True, mode=0o700)
+        made = True
     info = directory.stat()
     if not stat.S_ISDIR(info.st_mode):
         raise StackError(f"{directory} is not a folder", hint="move it away, or set db.backup_dir to a folder")
@@ -65,7 +67,13 @@ def ensure_private_directory(directory: Path) -> None:
             hint="set db.backup_dir to a folder of your own",
         )
     if stat.S_IMODE(info.st_mode) & 0o077:
-        directory.chmod(0o700)
+        if not made:  # a folder stacktasks did not make keeps its mode: said, not changed
+            raise StackError(
+                f"{directory} can be read or written by others (mode {stat.S_IMODE(info.st_mode):o}): "
+                "dumps hold the whole database",
+                hint=f"chmod 700 {directory}, or set db.backup_dir to a folder of its own",
+            )
+        directory.chmod(0o700)  # made just now, under a umask that dropped none of the bits
 
 
 def link_into_place(source: Path, destination: Path) -> None:

@@ -25,6 +25,16 @@ class DumpOrigin:
     server_version: str | None = None
     created: str | None = None
 
+    def __post_init__(self) -> None:
+        # What a file says about itself is shown with its control characters (a terminal's escape
+        # sequences among them) as "?": it never drives the terminal.
+        from ..runner import printable
+
+        for name in ("database", "server_version", "created"):
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, printable(value))
+
     def describe(self) -> str:
         parts = [f"database {self.database}" if self.database else "an unnamed database"]
         if self.server_version:

@@ -24,7 +24,7 @@ def _print_counts(counts: dict[str, tuple[int, list[str]]], verb: str) -> None:
     help={
         "pattern": "a key pattern to delete (repeatable; default: redis.ratelimit_patterns)",
         "dry-run": "count the matching keys and show a few; delete nothing",
-        "yes": "confirm without asking (asked only on a protected stage)",
+        "yes": "confirm without asking (asked only on a protected stage, or for a pattern matching every key)",
     },
 )
 def flush_ratelimits(

@@ -163,3 +163,27 @@ def test_a_snapshot_that_fails_to_end_a_session_leaves_the_database_open(tmp_pat
         pg.drop_snapshots(name)
         with pg.admin() as conn:
             conn.execute(sql.SQL("drop role if exists {}").format(sql.Identifier(role)))
+
+
+def test_a_deliberately_dropped_database_is_not_brought_back_from_its_undo_copy(database: tuple[str, Path]) -> None:
+    name, project = database
+    ok(project, "db.backup", "--name", "b")
+    ok(project, "db.restore", "--yes", "--file", "b")
+    undo = aside_name(name, "__undo")
+    with pg.admin() as conn:
+        conn.execute(sql.SQL("drop database {} with (force)").format(sql.Identifier(name)))
+    result = run_inv(project, "db.backup", "--name", "after-drop")
+    assert result.returncode == 1
+    assert "interrupted swap" not in result.stderr
+    assert name not in pg.databases() and undo in pg.databases()
+
+
+def test_escape_sequences_a_dump_says_of_itself_never_reach_the_terminal(database: tuple[str, Path]) -> None:
+    name, project = database
+    ok(project, "db.backup", "--name", "b")
+    manifest = project / "backups" / "b.dump.json"
+    data = manifest.read_text().replace(f'"database": "{name}"', '"database": "evil\\u001b]0;owned\\u0007\\u001b[2J"')
+    manifest.write_text(data)
+    result = run_inv(project, "db.restore", "--yes", "--file", "b")
+    assert "\x1b" not in result.stdout + result.stderr and "\x07" not in result.stdout + result.stderr
+    assert "evil?]0;owned??[2J" in result.stdout + result.stderr

@@ -209,6 +209,21 @@ def test_a_dev_stage_flushes_rate_limits_without_asking(server: tuple[redis.Redi
     assert main.dbsize() == 0
 
 
+@pytest.mark.parametrize("pattern", ["*", "**", "?*"])
+def test_a_pattern_that_matches_every_key_is_asked_as_a_flush_even_on_dev(
+    server: tuple[redis.Redis, redis.Redis], project: Path, pattern: str
+) -> None:
+    main, _ = server
+    fill(main, NOT_MATCHING)
+    refused = run_inv(project, "redis.flush-ratelimits", "--pattern", pattern)
+    assert refused.returncode == 3, refused.stderr
+    assert "delete every key" in refused.stderr
+    assert main.dbsize() == len(NOT_MATCHING)
+    done = run_inv(project, "redis.flush-ratelimits", "--pattern", pattern, "--yes")
+    assert done.returncode == 0, done.stderr
+    assert main.dbsize() == 0
+
+
 def test_flush_empties_only_the_configured_database_and_asks_first(
     server: tuple[redis.Redis, redis.Redis],
     project: Path,

@@ -330,12 +330,30 @@ def test_a_link_planted_as_a_partial_is_never_written_through(database: tuple[st
     assert (project / "backups" / "trap.dump.partial").is_symlink()  # not ours: left where it was
 
 
-def test_a_world_writable_backups_folder_is_made_private(database: tuple[str, Path]) -> None:
+def test_a_world_writable_backups_folder_is_refused_and_left_as_it_was(database: tuple[str, Path]) -> None:
+    """Others may already have planted files in it; and a folder stacktasks did not make is not its
+    to chmod."""
     _, project = database
     (project / "backups").mkdir()
     (project / "backups").chmod(0o777)
-    backup(project)
-    assert (project / "backups").stat().st_mode & 0o777 == 0o700
+    result = run_inv(project, "db.backup")
+    assert result.returncode == 1
+    assert "can be read or written by others (mode 777)" in result.stderr and "chmod 700" in result.stderr
+    assert (project / "backups").stat().st_mode & 0o777 == 0o777
+    assert list((project / "backups").iterdir()) == []
+
+
+@pytest.mark.parametrize("folder", ["..", ".", "../.."])
+def test_a_backup_dir_that_is_the_project_or_above_it_is_refused_and_nothing_changes(
+    database: tuple[str, Path], folder: str
+) -> None:
+    _, project = database
+    (project / "pyproject.toml").write_text(f'[tool.stacktasks.db]\nbackup_dir = "{folder}"\n')
+    modes = {path: path.stat().st_mode for path in (project, project.parent, project.parent.parent)}
+    result = run_inv(project, "db.backup")
+    assert result.returncode == 2, result.stderr
+    assert "the project's folder or one above it" in result.stderr
+    assert {path: path.stat().st_mode for path in modes} == modes
 
 
 def test_a_backups_folder_of_another_user_is_refused(database: tuple[str, Path]) -> None:
