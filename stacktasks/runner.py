@@ -24,7 +24,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO
 
-from .errors import MISSING_TOOL, ChildFailed, Interrupted, StackError
+from .errors import MISSING_TOOL, SIGNAL_BASE, ChildFailed, Interrupted, StackError
 
 #: How long a child may take to stop after SIGTERM before it gets SIGKILL.
 STOP_GRACE = 5.0
@@ -240,7 +240,8 @@ class Runner:
         extra_env: Mapping[str, str] | None = None,
         what: str = "",
     ) -> int:
-        """Run with our stdio inherited; return the exit code, or raise ``ChildFailed`` when ``check``.
+        """Run with our stdio inherited; return the exit code (128+n for a child ended by signal n),
+        or raise ``ChildFailed`` when ``check``.
 
         ``changes=False`` marks a read-only command that still runs under dry-run, because the
         plan depends on what it says. Ctrl-C reaches the child too (same process group): it
@@ -254,7 +255,7 @@ class Runner:
         code = self._wait_forwarding(process)
         if check and code != 0:
             raise ChildFailed(self.mask(format_argv(argv)), code, what=what)
-        return code
+        return SIGNAL_BASE - code if code < 0 else code  # as a shell says it: 143 for SIGTERM
 
     def capture(
         self,

@@ -37,6 +37,13 @@ def run_inv(
     )
 
 
+def inv_ok(project: Path, *args: str, env: dict[str, str] | None = None) -> str:
+    """`inv ARGS` that must succeed; its stdout."""
+    result = run_inv(project, *args, env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
 def write_project(root: Path, compose: str, pyproject: str = "", tasks: str | None = None) -> Path:
     """A user's project: compose.yaml, tasks.py with the collection, optional pyproject."""
     root.mkdir(parents=True, exist_ok=True)

@@ -216,7 +216,7 @@ def dry_loader(project: Project, target: DbTarget, client: PgClient, scratch: st
         return client
     role = load_role_name(target.dbname)
     project.runner.note(f"the dump would be applied as {role}, a role that owns {scratch} and nothing else")
-    return client.as_role(LoadRole(role, ""))
+    return client.as_role(LoadRole(role, "made-at-run-time"))  # a password it will have: shown as -e PGPASSWORD
 
 
 def warn_newer_dump(project: Project, plan: RestorePlan, major: int) -> None:

@@ -156,7 +156,7 @@ def test_an_invalid_compose_file_fails_with_compose_reason(tmp_path: Path) -> No
 def test_unknown_setting_in_pyproject_fails_naming_it(tmp_path: Path) -> None:
     project = write_project(tmp_path, NO_HEALTHCHECKS, pyproject='[tool.stacktasks]\nprofile = ["x"]\n')
     result = run_inv(project, "ps")
-    assert result.returncode == 1
+    assert result.returncode == 2  # a usage error
     assert "unknown setting 'profile'" in result.stderr
     assert "did you mean 'profiles'?" in result.stderr
 

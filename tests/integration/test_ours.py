@@ -12,18 +12,12 @@ from psycopg import sql
 from stacktasks.db.admin import aside_name
 from tests import pg
 from tests.gate import Gate
-from tests.helpers import require, run_inv, start_inv, wait_until
+from tests.helpers import inv_ok, require, run_inv, start_inv, wait_until
 
 
 @pytest.fixture()
 def database(sample_database: tuple[str, Path]) -> tuple[str, Path]:
     return sample_database
-
-
-def ok(project: Path, *args: str) -> str:
-    result = run_inv(project, *args)
-    assert result.returncode == 0, result.stdout + result.stderr
-    return result.stdout + result.stderr
 
 
 def comment_of(name: str) -> str:
@@ -35,7 +29,7 @@ def comment_of(name: str) -> str:
 
 def test_a_snapshot_record_copied_onto_another_database_names_nothing_of_ours(database: tuple[str, Path]) -> None:
     name, project = database
-    ok(project, "db.snapshot", "--name", "real")
+    inv_ok(project, "db.snapshot", "--name", "real")
     record = comment_of(aside_name(name, "__snap_real"))
     victim = pg.new_database_name()
     pg.create_sample_database(victim)
@@ -46,9 +40,9 @@ def test_a_snapshot_record_copied_onto_another_database_names_nothing_of_ours(da
                 conn.execute(
                     sql.SQL("comment on database {} is {}").format(sql.Identifier(target), sql.Literal(record))
                 )
-        listed = ok(project, "db.snapshots")
+        listed = inv_ok(project, "db.snapshots")
         assert victim not in listed and listed.count("real") == 1
-        ok(project, "db.snapshots", "--prune", "--keep", "0", "--yes")
+        inv_ok(project, "db.snapshots", "--prune", "--keep", "0", "--yes")
         assert victim in pg.databases() and name in pg.databases()
         assert aside_name(name, "__snap_real") not in pg.databases()
     finally:
@@ -60,7 +54,7 @@ def test_a_dry_prune_changes_nothing_not_even_what_recovery_would_put_right(data
     leftover = aside_name(name, "__snapping")
     with pg.admin() as conn:
         conn.execute(sql.SQL("create database {}").format(sql.Identifier(leftover)))
-    output = ok(project, "--dry", "db.snapshots", "--prune", "--keep", "0")
+    output = inv_ok(project, "--dry", "db.snapshots", "--prune", "--keep", "0")
     assert f"would put right: dropped {leftover}" in output
     assert leftover in pg.databases()
 
@@ -76,15 +70,15 @@ def test_long_names_sharing_a_prefix_never_share_a_derived_name(tmp_path: Path) 
         projects = [pg.url_project(tmp_path / name[-3:], pg.url_for(name)) for name in (first, second)]
         before = pg.fingerprint(first)
         for project in projects:
-            ok(project, "db.backup", "--name", "b")
+            inv_ok(project, "db.backup", "--name", "b")
         pg.execute(first, "delete from marker")
-        ok(projects[0], "db.restore", "--yes", "--file", "b")  # first's undo: first with no markers
-        ok(projects[1], "db.restore", "--yes", "--file", "b")  # must not touch first's undo
+        inv_ok(projects[0], "db.restore", "--yes", "--file", "b")  # first's undo: first with no markers
+        inv_ok(projects[1], "db.restore", "--yes", "--file", "b")  # must not touch first's undo
         assert aside_name(first, "__undo") != aside_name(second, "__undo")
         assert all(len(aside_name(first, s).encode()) <= 63 for s in ("__undo", "__restoring", "__snap_a"))
-        ok(projects[0], "db.undo", "--yes")
+        inv_ok(projects[0], "db.undo", "--yes")
         assert pg.scalar(first, "select count(*) from marker") == 0
-        ok(projects[0], "db.undo", "--yes")
+        inv_ok(projects[0], "db.undo", "--yes")
         assert pg.fingerprint(first) == before
         assert pg.scalar(second, "select count(*) from marker") == 5
     finally:
@@ -96,7 +90,7 @@ def test_a_database_that_took_the_name_during_the_load_is_not_swapped_out(databa
     gate: Gate = pg.gate()
     pg.execute(name, "create table bulk as select generate_series(1, 2000) i")
     gate.install(name, "bulk", "i", 1000)
-    ok(project, "db.backup", "--name", "b")
+    inv_ok(project, "db.backup", "--name", "b")
     moved = f"{name}_moved"
     try:
         with gate.closed():
@@ -120,9 +114,9 @@ def test_a_database_that_took_the_name_during_the_load_is_not_swapped_out(databa
 def test_sigkill_while_closed_for_the_swap_keeps_the_previous_undo_copy(database: tuple[str, Path]) -> None:
     name, project = database
     pg.execute(name, "create table bulk as select generate_series(1, 100) i")
-    ok(project, "db.backup", "--name", "b")
+    inv_ok(project, "db.backup", "--name", "b")
     pg.execute(name, "delete from bulk where i > 10")
-    ok(project, "db.restore", "--yes", "--file", "b")
+    inv_ok(project, "db.restore", "--yes", "--file", "b")
     undo = aside_name(name, "__undo")
     kept = pg.fingerprint(undo)  # the database as it was before the first restore
     with pg.admin() as holder:  # a lock the swap waits for, held by the test
@@ -137,7 +131,7 @@ def test_sigkill_while_closed_for_the_swap_keeps_the_previous_undo_copy(database
         restore.communicate(timeout=60)
         holder.rollback()
     assert pg.fingerprint(undo) == kept  # the undo point survives until a new one is in place
-    ok(project, "db.restore", "--yes", "--file", "b")
+    inv_ok(project, "db.restore", "--yes", "--file", "b")
     assert aside_name(name, "__undo_prev") not in pg.databases()
 
 
@@ -167,8 +161,8 @@ def test_a_snapshot_that_fails_to_end_a_session_leaves_the_database_open(tmp_pat
 
 def test_a_deliberately_dropped_database_is_not_brought_back_from_its_undo_copy(database: tuple[str, Path]) -> None:
     name, project = database
-    ok(project, "db.backup", "--name", "b")
-    ok(project, "db.restore", "--yes", "--file", "b")
+    inv_ok(project, "db.backup", "--name", "b")
+    inv_ok(project, "db.restore", "--yes", "--file", "b")
     undo = aside_name(name, "__undo")
     with pg.admin() as conn:
         conn.execute(sql.SQL("drop database {} with (force)").format(sql.Identifier(name)))
@@ -180,7 +174,7 @@ def test_a_deliberately_dropped_database_is_not_brought_back_from_its_undo_copy(
 
 def test_escape_sequences_a_dump_says_of_itself_never_reach_the_terminal(database: tuple[str, Path]) -> None:
     name, project = database
-    ok(project, "db.backup", "--name", "b")
+    inv_ok(project, "db.backup", "--name", "b")
     manifest = project / "backups" / "b.dump.json"
     data = manifest.read_text().replace(f'"database": "{name}"', '"database": "evil\\u001b]0;owned\\u0007\\u001b[2J"')
     manifest.write_text(data)

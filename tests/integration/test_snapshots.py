@@ -12,18 +12,12 @@ import pytest
 from psycopg import sql
 
 from tests import pg
-from tests.helpers import require, run_inv, start_inv, wait_until
+from tests.helpers import inv_ok, require, run_inv, start_inv, wait_until
 
 
 @pytest.fixture()
 def database(sample_database: tuple[str, Path]) -> tuple[str, Path]:
     return sample_database
-
-
-def inv_ok(project: Path, *args: str) -> str:
-    result = run_inv(project, *args)
-    assert result.returncode == 0, result.stdout + result.stderr
-    return result.stdout
 
 
 def test_rollback_puts_back_what_the_snapshot_saw(database: tuple[str, Path]) -> None:
