@@ -215,6 +215,7 @@ class Runner:
     echo: bool = True
     out: IO[str] | None = None  # None: sys.stdout as it is when printing (tests replace it)
     err: IO[str] | None = None
+    _said: set[str] = field(default_factory=set, repr=False)
 
     def show(self, argv: Sequence[str]) -> None:
         """Print a command as it would be typed, secrets masked."""
@@ -223,6 +224,13 @@ class Runner:
             print(f"[dry-run] {line}", file=self.out or sys.stdout, flush=True)
         elif self.echo:
             print(f"$ {line}", file=self.err or sys.stderr, flush=True)
+
+    def note_once(self, text: str) -> None:
+        """``note``, but a line already said in this run is not said again (a route looked up anew
+        while waiting for a service)."""
+        if text not in self._said:
+            self._said.add(text)
+            self.note(text)
 
     def note(self, text: str) -> None:
         """A Python-side step of the plan (a file write, a wait), shown like a command."""

@@ -44,7 +44,8 @@ class DbTarget:
 
     def connect_args(self, dbname: str | None = None) -> dict[str, Any]:
         if self.host is None:
-            raise StackError(f"{self.describe()} is not reachable from this host")
+            hint = f"is it running? inv up -s {self.service}" if self.service else None
+            raise StackError(f"{self.describe()} is not reachable from this host", hint=hint)
         args: dict[str, Any] = {
             "host": self.host,
             "port": self.port,
@@ -242,7 +243,7 @@ def _reach(project: Project, service: str, port: int) -> tuple[str, int] | None:
     """How psycopg here reaches the service (said under --dry too): an address, else a relay
     through the engine (relay.py), a socket directory libpq takes as its host."""
     route = project.compose().route(service, port)
-    project.runner.note(f"route: {route.how}")
+    project.runner.note_once(f"route: {route.how}")
     if route.address is not None or project.runner.dry:
         return route.address
     socket_name = f".s.PGSQL.{port}"
@@ -281,6 +282,13 @@ def _named(project: Project) -> str | None:
     return None
 
 
+def refuse_stopped(project: Project, target: DbTarget) -> None:
+    """Say at once that the database's service is not running (it is not starting either)."""
+    service = target.service or "db"
+    if service not in project.compose().running_services():
+        raise StackError(f"service {service} is not running", hint=f"inv up -s {service}")
+
+
 def wait_until_ready(project: Project, target: DbTarget, timeout: int) -> DbTarget:
     """Block until the database accepts connections (the service may still be starting)."""
     import psycopg
@@ -288,6 +296,8 @@ def wait_until_ready(project: Project, target: DbTarget, timeout: int) -> DbTarg
     project.runner.note(f"wait until {target.describe()} accepts connections")
     if project.runner.dry:
         return target
+    if target.kind == "service" and target.host is None:
+        refuse_stopped(project, target)  # waiting is for a service that is starting, not one never started
     started = time.monotonic()
     deadline = started + timeout
     next_word = started + 5
