@@ -66,6 +66,17 @@ class ComposeModel:
         check = self.services.get(service, {}).get("healthcheck")
         return isinstance(check, dict) and bool(check) and not check.get("disable", False)
 
+    def aliases(self, service: str) -> set[str]:
+        """Other names the service answers to on its networks (``aliases:``, ``container_name``)."""
+        definition = self.services.get(service, {})
+        names = {str(definition["container_name"])} if definition.get("container_name") else set()
+        networks = definition.get("networks") or {}
+        if isinstance(networks, dict):
+            for network in networks.values():
+                if isinstance(network, dict):
+                    names.update(str(alias) for alias in network.get("aliases") or [])
+        return names
+
     def published_ports(self, service: str) -> list[tuple[str, int, int]]:
         """(host ip, published port, container port) of each published port."""
         ports = []

@@ -11,6 +11,7 @@ from .roles import ROLE_NAMES
 from .settings import schema
 
 if TYPE_CHECKING:
+    from .placement import Placement
     from .project import Project
 
 
@@ -209,7 +210,9 @@ def check_routes(project: Project) -> list[Check]:
     from .redis_target import named_redis
 
     compose, running = project.compose(), project.compose().running_services()
-    checks = []
+    checks = target_checks(project)
+    if any(not check.ok for check in checks):
+        return checks
     db = project.role_service("db")
     if db and db in running:
         route = compose.route(db, postgres_port(project.model().environment(db)))
@@ -221,6 +224,28 @@ def check_routes(project: Project) -> list[Check]:
     if redis.host in running:
         route = compose.route(redis.host, redis.port, published_only=True)
         checks.append(Check("route-redis", "route to redis", True, route.how))
+    return checks
+
+
+def target_checks(project: Project) -> list[Check]:
+    """Which of the env files' URL and the stack's service the db and redis tasks use, by the one
+    rule (placement.py), said where there is a URL to choose against; a conflict fails here."""
+    from .db.target import choose_database
+    from .redis_target import choose_redis
+
+    def db_placement() -> Placement | None:
+        _, url_target, placement = choose_database(project)
+        return placement if url_target is not None or (placement and placement.use == "url") else None
+
+    checks = []
+    for role, choose in (("db", db_placement), ("redis", lambda: choose_redis(project)[1])):
+        try:
+            placement = choose()
+        except StackError as error:
+            checks.append(Check(f"target-{role}", f"{role} target", False, error.message, error.hint or ""))
+            continue
+        if placement is not None:
+            checks.append(Check(f"target-{role}", f"{role} target", True, placement.why))
     return checks
 
 

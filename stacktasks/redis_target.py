@@ -17,6 +17,7 @@ from .errors import StackError
 if TYPE_CHECKING:
     import redis
 
+    from .placement import Placement
     from .project import Project
 
 DEFAULT_PORT = 6379
@@ -88,15 +89,40 @@ def parse_redis_url(url: str, source: str) -> RedisTarget:
 
 
 def named_redis(project: Project) -> RedisTarget:
-    """The Redis the env files' URL names (a compose service's name as its host, or another
-    server), else the redis role's service on Redis's port; not yet reached or checked."""
+    """The Redis the tasks use (see ``choose_redis``), its choice said where there was one."""
+    target, placement = choose_redis(project)
+    if placement is not None:
+        project.runner.note_once(f"redis: {placement.why}")
+    return target
+
+
+def choose_redis(project: Project) -> tuple[RedisTarget, Placement | None]:
+    """The Redis the env files' URL names, or the redis role's service, by the one rule the
+    database follows too (placement.py): the URL is the service only where it reaches it, and
+    where it names something else nothing is guessed. Not yet reached or checked."""
+    from dataclasses import replace
+
+    from .placement import UrlAim, place
+
     settings = project.settings.redis
     url = project.env.values.get(settings.url_env)
-    role = project.role_service("redis") if project.has_compose_files() else settings.service
-    if url:
-        return parse_redis_url(url, settings.url_env)
-    if role:
-        return RedisTarget(host=role, port=DEFAULT_PORT, db=0, source=f"service {role}")
+    parsed = parse_redis_url(url, settings.url_env) if url else None
+    role = project.role_service("redis") if project.has_compose_files() else None
+    if role is not None:
+        aim = UrlAim(settings.url_env, parsed.socket or parsed.host, parsed.port) if parsed else None
+        placement = place(project, "redis", service=role, url=aim, service_port=DEFAULT_PORT, choice=settings.target)
+        said = placement if aim is not None else None
+        if placement.use == "url" and parsed is not None:
+            return parsed, said
+        if parsed is not None and parsed.socket is None:
+            return replace(
+                parsed, host=role, port=DEFAULT_PORT
+            ), said  # its database and password, the service's address
+        return RedisTarget(host=role, port=DEFAULT_PORT, db=0, source=f"service {role}"), said
+    if parsed is not None:
+        return parsed, None
+    if settings.service:
+        return RedisTarget(host=settings.service, port=DEFAULT_PORT, db=0, source=f"service {settings.service}"), None
     raise StackError(
         f"no Redis: {settings.url_env} is not set in the env files and the compose model has no redis service",
         hint="put REDIS_URL in your .env, or set redis.service",

@@ -81,6 +81,7 @@ class DbSettings:
     client_image: str = "postgres:{major}"
     wait_timeout: int = 60
     maintenance_db: str = "postgres"
+    target: str = "auto"  # where DATABASE_URL and the db service differ: "service" or "url" (placement.py)
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,7 @@ class RedisSettings:
     service: str | None = None
     url_env: str = "REDIS_URL"
     ratelimit_patterns: list[str] = field(default_factory=lambda: ["ratelimit:*"])
+    target: str = "auto"  # where REDIS_URL and the redis service differ: "service" or "url" (placement.py)
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from urllib.parse import parse_qsl, urlsplit
 from ..errors import StackError, first_line
 
 if TYPE_CHECKING:
+    from ..placement import Placement
     from ..project import Project
 
 TRANSACTION_POOLER_PORT = 6543
@@ -145,21 +146,50 @@ def libpq_variables() -> dict[str, str]:
 
 
 def resolve_target(project: Project) -> DbTarget:
-    """The project's database: its compose service if it has one, else the URL in the env files."""
+    """The project's database: the compose service or the URL in the env files, by the one rule
+    of placement.py (the URL is the service only where it reaches it; a conflict is not guessed)."""
+    service, url_target, placement = choose_database(project)
+    if placement is not None and (placement.use == "url" or url_target is not None):
+        project.runner.note_once(f"database: {placement.why}")
+    if placement is not None and placement.use == "url" and url_target is not None:
+        return _with_overrides(project, url_target)
+    if service:
+        return _service_target(project, service)
+    if url_target is not None:
+        return _with_overrides(project, url_target)
+    raise StackError(
+        f"no database: the compose model has no Postgres service and {project.settings.db.url_env} is not set "
+        "in the env files",
+        hint="set db.service to the compose service, or put DATABASE_URL in your .env",
+    )
+
+
+def choose_database(project: Project) -> tuple[str | None, DbTarget | None, Placement | None]:
+    """The db service, the URL from the env files (DIRECT_URL first), and which of the two the
+    tasks use where both are there (placement.py); an error where they differ and nobody chose."""
+    from ..placement import UrlAim, place
+
     settings = project.settings
     service = settings.db.service
     if not service and project.has_compose_files():
         service = project.role_service("db")
-    if service:
-        return _service_target(project, service)
+    url_target = None
     for variable in (settings.db.direct_url_env, settings.db.url_env):
         url = project.env.values.get(variable)
         if url:
-            target = parse_database_url(url, variable)
-            return _with_overrides(project, target)
-    raise StackError(
-        f"no database: the compose model has no Postgres service and {settings.db.url_env} is not set in the env files",
-        hint="set db.service to the compose service, or put DATABASE_URL in your .env",
+            url_target = parse_database_url(url, variable)
+            break
+    if not (service and project.has_compose_files() and service in project.model().services):
+        return service, url_target, None
+    aim = None
+    if url_target is not None and url_target.url_variable:
+        port = url_target.port if isinstance(url_target.port, int) else -1
+        aim = UrlAim(url_target.url_variable, str(url_target.host or ""), port)
+    port = postgres_port(project.model().environment(service))
+    return (
+        service,
+        url_target,
+        place(project, "db", service=service, url=aim, service_port=port, choice=settings.db.target),
     )
 
 

@@ -79,7 +79,14 @@ def stack(
     overlay = "services:\n" + "".join(f"  {s}:\n    ports: !reset []\n" for s in (seed.db, seed.redis) if s)
     (project / "test-overlay.yml").write_text(overlay)
     files = (REPO / "examples/seeds" / seed.name / "docker-compose.yml").name + ",test-overlay.yml"
-    env = {"INVOKE_STACKTASKS_PROJECT_NAME": seed.project, "INVOKE_STACKTASKS_COMPOSE_FILES": files}
+    # With its ports taken away, a seed's sample URL on localhost aims at this host's own server, not
+    # the stack's: the user who moved the ports says which one is meant (placement.py).
+    env = {
+        "INVOKE_STACKTASKS_PROJECT_NAME": seed.project,
+        "INVOKE_STACKTASKS_COMPOSE_FILES": files,
+        "INVOKE_STACKTASKS_DB_TARGET": "service",
+        "INVOKE_STACKTASKS_REDIS_TARGET": "service",
+    }
     if any(project.rglob(".env.example")):
         assert run_inv(project, "env.init").returncode == 0
     services = ",".join(s for s in (seed.db, seed.redis) if s)
