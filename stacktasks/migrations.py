@@ -19,20 +19,48 @@ MARKERS = (("manage.py", "django"), ("alembic.ini", "alembic"))
 
 
 def detect_tool(settings: Settings, max_depth: int = 3) -> tuple[str, str]:
-    """(tool, why): app.migrate when set, else the first manage.py or alembic.ini under the project."""
+    """(tool, why): app.migrate when set, else the first manage.py that is Django's or alembic.ini
+    under the project. A ``manage.py`` that is not Django's (a shell script wrapping ``docker
+    compose exec``, as some stacks keep at their root) is not taken for Django."""
     if settings.app.migrate:
         return settings.app.migrate, "app.migrate"
     start = settings.directory
+    not_django: list[str] = []
     for directory, names, files in os.walk(start):
         depth = len(Path(directory).relative_to(start).parts)
         names[:] = sorted(n for n in names if n not in SKIPPED_DIRECTORIES and depth < max_depth)
         for marker, tool in MARKERS:
-            if marker in files:
-                return tool, f"found {Path(directory, marker).relative_to(start)}"
+            if marker not in files:
+                continue
+            found = Path(directory, marker)
+            if tool == "django" and not is_djangos_manage_py(found):
+                not_django.append(str(found.relative_to(start)))
+                continue
+            return tool, f"found {found.relative_to(start)}"
+    if not_django:
+        raise StackError(
+            f"{not_django[0]} is not Django's manage.py (it does not start Django's command line), and no "
+            "other migration tool was found: stacktasks does not guess the command",
+            hint='set app.migrate to the command the stack\'s README gives for migrations (or "django", "alembic")',
+        )
     raise StackError(
         "no migration tool found (no manage.py or alembic.ini under the project)",
         hint='set app.migrate to "django", "alembic" or the command to run',
     )
+
+
+def is_djangos_manage_py(path: Path) -> bool:
+    """Whether ``path`` is Django's manage.py: Python (no shell's #! line) that runs Django's
+    command line, as ``django-admin startproject`` writes it."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(64 * 1024)
+    except OSError:
+        return False
+    first = head.split(b"\n", 1)[0]
+    if first.startswith(b"#!") and b"python" not in first:
+        return False
+    return b"django" in head and (b"execute_from_command_line" in head or b"DJANGO_SETTINGS_MODULE" in head)
 
 
 def migrate_command(settings: Settings, extra: list[str]) -> list[str]:

@@ -1,1 +1,16 @@
-# placeholder: the seed's Django entry point (stacktasks detects Django by it)
+#!/usr/bin/env python
+"""Django's command-line utility for administrative tasks (as django-admin startproject writes it)."""
+
+import os
+import sys
+
+
+def main():
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(sys.argv)
+
+
+if __name__ == "__main__":
+    main()
