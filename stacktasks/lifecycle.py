@@ -28,6 +28,8 @@ def bring_up(project: Project, services: Sequence[str], *, build: bool, wait: bo
 
     compose = project.compose()
     require_free_ports(project, services)  # compose would leave containers half-made, and say less
+    model = project.model()
+    ensure_images(project, model.with_dependencies(services or model.default_services(project.settings.profiles)))
     wait = wait and wait_wanted(project, services)
     compose.run(*compose.up_args(services, build=build, wait=wait, timeout=timeout or None))
     if wait and not compose.version.supports_wait:
@@ -49,21 +51,31 @@ def rebuild(project: Project, services: Sequence[str], *, pull: bool, wait: bool
 
 
 def ensure_image(project: Project, service: str) -> None:
-    """A one-off container needs its image: pull it first when it is missing, so that an image that
-    cannot be had is reported as such, not as the failure of the command that was to run in it."""
+    """A one-off container needs its image and its dependencies' (see ``ensure_images``)."""
+    ensure_images(project, project.model().with_dependencies([service]))
+
+
+def ensure_images(project: Project, services: Sequence[str]) -> None:
+    """Every image ``services`` run from that is not on the engine is pulled first, so that an image
+    that cannot be had is named as such, not reported as the failure of the command that needed it
+    (failed tests, failed migrations, a bare `up` exit code). Built services are compose's to build."""
     model = project.model()
-    image = model.image(service)
-    if not image or model.has_build(service):
+    images = {service: model.image(service) for service in services if not model.has_build(service)}
+    wanted = {service: image for service, image in images.items() if image}
+    if not wanted:
         return
-    present = project.runner.capture(["docker", "image", "inspect", "--format", "{{.Id}}", image], check=False)
-    if present.returncode == 0:
-        return
-    code = project.runner.run(project.compose().argv("pull", service), check=False)
-    if code:
-        raise StackError(
-            f"service {service} could not start: its image {image} is not on this engine and could not be pulled",
-            hint="check the image name and your registry login (docker login), or build the image",
-        )
+    inspect = ["docker", "image", "inspect", "--format", "{{.Id}}"]
+    if project.runner.capture([*inspect, *sorted(set(wanted.values()))], check=False).returncode == 0:
+        return  # all there: one look
+    for service, image in sorted(wanted.items()):
+        if project.runner.capture([*inspect, image], check=False).returncode == 0:
+            continue
+        code = project.runner.run(project.compose().argv("pull", service), check=False)
+        if code:
+            raise StackError(
+                f"service {service} could not start: its image {image} is not on this engine and could not be pulled",
+                hint="check the image name and your registry login (docker login), or build the image",
+            )
 
 
 def exec_in_service(project: Project, service: str, cmd: str) -> None:

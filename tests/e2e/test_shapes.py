@@ -173,6 +173,20 @@ def test_an_image_that_cannot_be_had_is_not_reported_as_failed_tests(shape: tupl
     assert "tests failed" not in result.stderr
 
 
+@shaped("vector-api", API_PORT="29804", DB_PORT="29536")
+def test_a_dependencys_image_that_cannot_be_had_is_named_by_test_and_up(shape: tuple[Path, dict[str, str]]) -> None:
+    project, env = shape
+    compose_file = project / "compose.yaml"
+    text = compose_file.read_text()
+    db_image = next(line.split("image:", 1)[1].strip() for line in text.splitlines() if "image: pgvector" in line)
+    compose_file.write_text(text.replace(db_image, "ghcr.io/example/gone-db:1"))
+    for task in ("test", "up"):
+        result = run_inv(project, task, env=env)
+        assert result.returncode == 1, result.stderr
+        assert "service db could not start: its image ghcr.io/example/gone-db:1 is not on this engine" in result.stderr
+        assert "tests failed" not in result.stderr and "exited with" not in result.stderr.splitlines()[-2]
+
+
 @shaped("nested-envs", DJANGO_PORT="29803")
 def test_compose_file_from_the_env_file_and_credentials_from_nested_env_files(
     shape: tuple[Path, dict[str, str]],
