@@ -7,15 +7,14 @@ or a signal leaves the database as it was. The safety dump is what ``db.undo`` r
 
 from __future__ import annotations
 
-import contextlib
 import subprocess
 import threading
 from typing import TYPE_CHECKING, Any
 
-from . import dumpfiles
 from .admin import connect, end_sessions, statement
 from .backup import dump_database
-from .feed import PSQL_ARGS, feed, feed_checked, pipe_into
+from .feed import PSQL_ARGS, feed_checked, pipe_into
+from .load import feed_stream
 from .restore import RestorePlan, RestoreResult, verify_restored
 from .target import DbTarget
 from .tools import PgClient
@@ -24,7 +23,6 @@ if TYPE_CHECKING:
     import psycopg
 
     from ..project import Project
-    from ..runner import Child
 
 
 def restore_in_place(
@@ -94,11 +92,6 @@ def restore_custom_in_place(project: Project, client: PgClient, plan: RestorePla
     )
     with runner.stopping(producer, consumer):
         if fed:
-            threading.Thread(target=_feed_file, args=(producer, plan), daemon=True).start()
+            threading.Thread(target=feed_stream, args=(producer, plan), daemon=True).start()
         feed_checked(consumer.stdin, producer.stdout, plan.path.name, producer=producer)
         consumer.wait()
-
-
-def _feed_file(producer: Child, plan: RestorePlan) -> None:
-    with contextlib.suppress(OSError), dumpfiles.open_dump_stream(plan.path, plan.format) as source:
-        feed(producer.stdin, source)
