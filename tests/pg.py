@@ -166,14 +166,16 @@ def url_project(root: Path, url: str, pyproject: str = "") -> Path:
 
 
 @contextlib.contextmanager
-def owned_by_a_role_without_createdb(role: str, tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    """The sample database owned by ``role`` (login, no CREATEDB: restores go in place) and a URL
-    project connecting as it; both removed afterwards."""
+def owned_by_a_non_superuser(role: str, tmp_path: Path, *, createdb: bool = False) -> Iterator[tuple[str, Path]]:
+    """The sample database owned by ``role`` (login, no superuser; without CREATEDB restores go in
+    place) and a URL project connecting as it; both removed afterwards."""
     name = new_database_name()
     with admin() as conn:
         conn.execute(sql.SQL("drop role if exists {}").format(sql.Identifier(role)))
         conn.execute(
-            sql.SQL("create role {} login nocreatedb nosuperuser password 'owner-pw'").format(sql.Identifier(role))
+            sql.SQL("create role {} login {} nosuperuser password 'owner-pw'").format(
+                sql.Identifier(role), sql.SQL("createdb" if createdb else "nocreatedb")
+            )
         )
     try:
         create_sample_database(name, owner=role, password="owner-pw")

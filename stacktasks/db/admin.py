@@ -110,13 +110,46 @@ def can_create_databases(conn: psycopg.Connection[Any]) -> bool:
     return bool(row and row[0])
 
 
+# An autovacuum worker runs as the bootstrap superuser, so a role that is none may not end it; the
+# server ends it by itself when the database is renamed or dropped. So it is no session of ours to end.
+OTHER_SESSIONS = (
+    "from pg_stat_activity where datname = %s and pid <> pg_backend_pid()"
+    " and backend_type is distinct from 'autovacuum worker'"
+)
+
+
 def end_sessions(conn: psycopg.Connection[Any], dbname: str) -> int:
     """Terminate every other session on ``dbname``; return how many there were."""
-    rows = conn.execute(
-        "select pg_terminate_backend(pid) from pg_stat_activity where datname = %s and pid <> pg_backend_pid()",
-        [dbname],
-    ).fetchall()
+    rows = conn.execute("select pg_terminate_backend(pid) " + OTHER_SESSIONS, [dbname]).fetchall()
     return len(rows)
+
+
+# The server's own rule for who may end a session (a superuser's only by a superuser; another
+# role's by a role with its privileges or pg_signal_backend's), as a filter.
+MAY_END = (
+    " and (pg_has_role('pg_signal_backend', 'USAGE') or pg_has_role(usesysid, 'USAGE'))"
+    " and not coalesce((select rolsuper from pg_roles r where r.oid = usesysid), true)"
+)
+
+
+def end_sessions_we_may(conn: psycopg.Connection[Any], dbname: str) -> tuple[int, int]:
+    """Terminate the other sessions on ``dbname`` this role may end; return (ended, left open).
+    A superuser may end every one."""
+    if is_superuser(conn):
+        return end_sessions(conn, dbname), 0
+    before = other_sessions(conn, dbname)
+    ended = len(conn.execute("select pg_terminate_backend(pid) " + OTHER_SESSIONS + MAY_END, [dbname]).fetchall())
+    return ended, max(before - ended, 0)
+
+
+def is_superuser(conn: psycopg.Connection[Any]) -> bool:
+    row = conn.execute("select rolsuper from pg_roles where rolname = current_user").fetchone()
+    return bool(row and row[0])
+
+
+def other_sessions(conn: psycopg.Connection[Any], dbname: str) -> int:
+    row = conn.execute("select count(*) " + OTHER_SESSIONS, [dbname]).fetchone()
+    return int(row[0]) if row else 0
 
 
 def aside_name(dbname: str, suffix: str) -> str:

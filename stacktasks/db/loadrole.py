@@ -65,11 +65,6 @@ def scram_verifier(password: str, salt: bytes | None = None) -> str:
     return f"SCRAM-SHA-256${SCRAM_ITERATIONS}:{b64(salt)}${b64(stored_key)}:{b64(server_key)}"
 
 
-def is_superuser(conn: psycopg.Connection[Any]) -> bool:
-    row = conn.execute("select rolsuper from pg_roles where rolname = current_user").fetchone()
-    return bool(row and row[0])
-
-
 def can_drop_roles(conn: psycopg.Connection[Any]) -> bool:
     row = conn.execute("select rolsuper or rolcreaterole from pg_roles where rolname = current_user").fetchone()
     return bool(row and row[0])

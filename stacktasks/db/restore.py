@@ -25,6 +25,7 @@ from .admin import (
     database_oid,
     database_owner,
     drop_database,
+    is_superuser,
     prove_same_server,
     server_major,
     statement,
@@ -39,7 +40,6 @@ from .loadrole import (
     create_load_role,
     drop_load_role,
     hand_over,
-    is_superuser,
     load_role_name,
     reach_beyond,
 )

@@ -11,7 +11,7 @@ import subprocess
 import threading
 from typing import TYPE_CHECKING, Any
 
-from .admin import connect, end_sessions, statement
+from .admin import connect, end_sessions_we_may, statement
 from .backup import dump_database
 from .feed import PSQL_ARGS, feed_checked, pipe_into
 from .load import feed_stream
@@ -34,7 +34,14 @@ def restore_in_place(
     from .restore import say_rights_used
 
     say_rights_used(project, admin, target)
-    ended = end_sessions(admin, target.dbname)
+    ended, left = end_sessions_we_may(admin, target.dbname)
+    if left:
+        # An idle session holds no lock, so the restore can go on beside it; one that holds a lock
+        # makes the restore wait for it, which the user can see and end.
+        project.runner.note(
+            f"{left} session(s) on {target.dbname} belong to roles {target.user} may not signal "
+            "(a superuser's, or another role's): they stay open, and the restore waits for any lock they hold"
+        )
     if plan.format.kind == "plain":
         pipe_into(project, client, "psql", PSQL_ARGS, target.dbname, plan, prologue=schema_reset_sql(target))
     else:

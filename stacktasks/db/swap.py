@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..errors import StackError
-from .admin import aside_name, database_exists, database_oid, drop_database, end_sessions, statement
+from .admin import aside_name, database_exists, database_oid, drop_database, end_sessions, other_sessions, statement
 from .loadrole import can_drop_roles, drop_load_role, load_role_left, load_role_name
 
 if TYPE_CHECKING:
@@ -100,13 +100,18 @@ def close_database(conn: psycopg.Connection[Any], database: str) -> int:
     try:
         for _ in range(ATTEMPTS):
             ended += end_sessions(conn, database)
-            if not _has_sessions(conn, database):
+            if not other_sessions(conn, database):
                 break
             time.sleep(0.05)
-    except psycopg.Error:
+    except psycopg.Error as error:
         # Ending a session may be refused (a superuser's, for a role that is none): the database
         # is opened again before the error goes on, so no failure leaves it closed.
         reopen_database(conn, database)
+        if isinstance(error, psycopg.errors.InsufficientPrivilege):
+            raise StackError(
+                f"{database} has a session this role may not end: {error.diag.message_primary}",
+                hint="close that session (a superuser's), or run this as a superuser; nothing was changed",
+            ) from error
         raise
     return ended
 
@@ -120,13 +125,6 @@ def _reopen(conn: psycopg.Connection[Any], database: str) -> None:
     conn.execute(statement("alter database {} allow_connections true", database))
     if marked_databases(conn, [database]):
         conn.execute(statement("alter database {} reset " + MARKER, database))
-
-
-def _has_sessions(conn: psycopg.Connection[Any], database: str) -> bool:
-    row = conn.execute(
-        "select count(*) from pg_stat_activity where datname = %s and pid <> pg_backend_pid()", [database]
-    ).fetchone()
-    return bool(row and row[0])
 
 
 def swap(

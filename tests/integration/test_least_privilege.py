@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 from psycopg import sql
 
@@ -183,10 +184,39 @@ def test_the_restored_database_keeps_no_setting_the_dump_gave_its_scratch_databa
 
 def test_in_place_says_the_dump_runs_with_the_users_own_rights(tmp_path: Path) -> None:
     require(pg.server_missing())
-    with pg.owned_by_a_role_without_createdb("st_owner3", tmp_path) as (_, project):
+    with pg.owned_by_a_non_superuser("st_owner3", tmp_path) as (_, project):
         dump = run_inv(project, "db.backup", "--name", "own")
         assert dump.returncode == 0, dump.stderr
         result = run_inv(project, "db.restore", "--yes", "--file", "own")
         assert result.returncode == 0, result.stderr
         assert "st_owner3 is not a superuser" in result.stderr
         assert "the dump is applied with st_owner3's rights" in result.stderr
+
+
+def test_in_place_restores_beside_a_superusers_idle_session_it_may_not_end(tmp_path: Path) -> None:
+    require(pg.server_missing())
+    with pg.owned_by_a_non_superuser("st_owner4", tmp_path) as (name, project):
+        dump = run_inv(project, "db.backup", "--name", "own")
+        assert dump.returncode == 0, dump.stderr
+        with psycopg.connect(pg.url_for(name), autocommit=True) as superusers_session:
+            superusers_session.execute("truncate customers cascade")
+            result = run_inv(project, "db.restore", "--yes", "--file", "own")
+            assert result.returncode == 0, result.stderr
+            assert superusers_session.execute("select count(*) from customers").fetchone() != (0,)
+        assert f"1 session(s) on {name} belong to roles st_owner4 may not signal" in result.stderr
+
+
+def test_a_swap_that_a_superusers_session_blocks_stops_naming_it_and_changes_nothing(tmp_path: Path) -> None:
+    require(pg.server_missing())
+    with pg.owned_by_a_non_superuser("st_owner5", tmp_path, createdb=True) as (name, project):
+        dump = run_inv(project, "db.backup", "--name", "own")
+        assert dump.returncode == 0, dump.stderr
+        before, databases = pg.fingerprint(name), pg.databases()
+        with psycopg.connect(pg.url_for(name), autocommit=True):
+            result = run_inv(project, "db.restore", "--yes", "--file", "own")
+        assert result.returncode == 1, result.stderr
+        assert f"stacktasks: {name} has a session this role may not end" in result.stderr
+        assert "nothing was changed" in result.stderr
+        assert pg.fingerprint(name) == before
+        assert pg.scalar("postgres", f"select datallowconn from pg_database where datname = '{name}'") is True
+        assert pg.databases() == databases
