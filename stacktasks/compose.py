@@ -177,8 +177,9 @@ class Compose:
         result = self.runner.capture(self.ps_argv(running=True))
         return {line.strip() for line in result.stdout.splitlines() if line.strip()}
 
-    def container_ids(self, services: Sequence[str] = ()) -> list[str]:
-        result = self.runner.capture(self.ps_argv(services, quiet=True))
+    def container_ids(self, services: Sequence[str] = (), *, stopped_too: bool = False) -> list[str]:
+        """The services' containers: running ones, or every one with ``stopped_too``."""
+        result = self.runner.capture(self.ps_argv(services, quiet=True, stopped_too=stopped_too))
         return [line.strip() for line in result.stdout.splitlines() if line.strip()]
 
     def label(self) -> str:
@@ -337,10 +338,14 @@ class Compose:
     def port_argv(self, service: str, container_port: int) -> list[str]:
         return self.argv("port", service, str(container_port))
 
-    def ps_argv(self, services: Sequence[str] = (), *, quiet: bool = False, running: bool = False) -> list[str]:
+    def ps_argv(
+        self, services: Sequence[str] = (), *, quiet: bool = False, running: bool = False, stopped_too: bool = False
+    ) -> list[str]:
         args = ["ps"]
         if quiet:
             args.append("-q")
+        if stopped_too and not self.version.is_v1:  # v1 lists stopped containers unasked
+            args.append("-a")
         if running:
             args += ["--services", *(["--filter", "status=running"] if self.version.is_v1 else ["--status", "running"])]
         return self.argv(*args, *services)

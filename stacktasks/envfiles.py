@@ -76,8 +76,12 @@ def refuse_unencoded_userinfo(url: str, variable: str) -> None:
         )
 
 
+#: The shell's working directories, which the short-password rule (``PWD``) would otherwise take.
+NOT_SECRET = frozenset({"PWD", "OLDPWD"})
+
+
 def is_secret_key(key: str) -> bool:
-    return bool(SECRET_KEY.search(key))
+    return key.upper() not in NOT_SECRET and bool(SECRET_KEY.search(key))
 
 
 @dataclass

@@ -48,6 +48,7 @@ SETTING_KEYS = (
     "redis.url_env",
     "redis.ratelimit_patterns",
     "redis.target",
+    "redis.password_file",
     "front.service",
     "front.build",
     "front.dist",

@@ -191,23 +191,22 @@ def reset_stack(project: Project, *, rmi: bool, backup: bool, bind_data: bool = 
 def backup_before_reset(project: Project) -> BackupResult | None:
     """An automatic backup of the db service; started for it if it is down (its volume holds data)."""
     from .db.backup import dump_database
-    from .db.target import resolve_target, wait_until_ready
     from .safety import has_terminal
 
     service = project.role_service("db")
     if not service:
         return None
     compose = project.compose()
-    if not project.dry and service not in compose.running_services():
-        if not compose.container_ids([service]) and not has_volumes(project):
+    if service not in compose.running_services():  # asked under --dry too: the plan follows the state
+        if not compose.container_ids([service], stopped_too=True) and not has_volumes(project):
             project.runner.note(f"no {service} container or volume: nothing to back up")
             return None
         project.runner.note(f"{service} is not running: starting it to back it up first")
         bring_up(project, [service], build=False, wait=True, timeout=0)
     try:
-        # Just started (or starting): a database without a healthcheck may not accept connections yet.
-        target = wait_until_ready(project, resolve_target(project), project.settings.db.wait_timeout)
-        return dump_database(project, reason="before reset", target=target, progress=has_terminal(sys.stderr))
+        # dump_database waits for a database just started (one without a healthcheck may not accept
+        # connections yet).
+        return dump_database(project, reason="before reset", progress=has_terminal(sys.stderr))
     except (StackError, OSError) as error:
         from .errors import failure_of
 

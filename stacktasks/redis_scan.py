@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, cast
 
 from .errors import StackError
+from .redis_password import refused_login, refused_login_hint
 
 if TYPE_CHECKING:
     import redis
@@ -218,8 +219,14 @@ def run_in_service(project: Project, target: RedisTarget, pattern: str, *, delet
         runner.show(argv)  # it changes data: shown like every command that does
     result = runner.capture(argv, extra_env=auth_env(target), check=False)
     if result.returncode != 0:
-        reason = runner.mask(result.stderr.strip().splitlines()[-1] if result.stderr.strip() else "")
-        raise StackError(f"the scan inside service {target.service} failed (exit {result.returncode}): {reason}")
+        said = (result.stderr.strip() or result.stdout.strip()).splitlines()
+        reason = runner.mask(said[-1] if said else "")
+        hint = None
+        if refused_login(reason):
+            hint = refused_login_hint(target.password is not None, target.password_from)
+        raise StackError(
+            f"the scan inside service {target.service} failed (exit {result.returncode}): {reason}", hint=hint
+        )
     lines = result.stdout.splitlines()
     if not lines or not lines[0].strip().isdigit():
         raise StackError(f"unexpected reply from inside service {target.service}: {runner.mask(result.stdout[:200])}")

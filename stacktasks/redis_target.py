@@ -39,6 +39,7 @@ class RedisTarget:
     in_service: bool = False  # no published port: the work runs inside the container
     source: str = "REDIS_URL"
     socket: str | None = None  # a unix socket's path (unix://)
+    password_from: str = ""  # where the password came from, or where it was looked for (redis_password.py)
 
     def display(self) -> str:
         scheme = "rediss" if self.tls else "redis"
@@ -81,6 +82,7 @@ def parse_redis_url(url: str, source: str) -> RedisTarget:
         port=int(params.get("port") or DEFAULT_PORT),
         db=int(params.get("db") or 0),
         password=params.get("password"),
+        password_from=source,
         username=params.get("username") or None,
         tls=params.get("connection_class") is SSLConnection,
         source=source,
@@ -137,16 +139,20 @@ def resolve_redis(project: Project, *, planning: bool = False) -> RedisTarget:
     """
     from dataclasses import replace
 
+    from .redis_password import configured_password, service_password
+
     target = named_redis(project)
+    if configured := configured_password(project):
+        target = replace(target, password=configured.value, password_from=configured.where)
     services = set(project.model().services) if project.has_compose_files() else set()
     if target.host not in services:
         return target
     service = target.host
-    if target.password is None:  # the stack may keep it in the service itself (--requirepass)
-        password = service_password(project, service)
-        if password:
-            project.env.masker.add(password)
-            target = replace(target, password=password)
+    if configured is None and target.password is None:  # the stack may keep it in the service itself
+        found = service_password(project, service)
+        if found.value:
+            project.env.masker.add(found.value)
+        target = replace(target, password=found.value, password_from=found.where)
     address = project.compose().host_address(service, target.port, published_only=True)
     if address is not None:
         return replace(target, host=address[0], port=address[1], service=service)
@@ -162,6 +168,8 @@ def connect(target: RedisTarget, mask: Callable[[str], str] = lambda text: text)
     import redis
     from redis.backoff import NoBackoff
     from redis.retry import Retry
+
+    from .redis_password import refused_login, refused_login_hint
 
     # Bounded: no step of ours takes the server long, and redis-py's own retries would multiply a
     # TLS handshake that never completes (rediss:// against a plain server) into minutes of silence.
@@ -184,35 +192,14 @@ def connect(target: RedisTarget, mask: Callable[[str], str] = lambda text: text)
         if target.password:
             reason = reason.replace(target.password, "***")
         hint = "is it running? inv up" if target.service else f"check {target.source}"
+        if refused_login(reason):
+            hint = refused_login_hint(target.password is not None, target.password_from)
         if target.tls and isinstance(error, redis.TimeoutError | redis.ConnectionError):
             hint = f"rediss:// needs a server that speaks TLS; if this one does not, use redis:// in {target.source}"
         raise StackError(
             f"cannot reach Redis at {target.display()} (from {target.source}): {mask(reason)}", hint=hint
         ) from None
     return client
-
-
-def service_password(project: Project, service: str) -> str | None:
-    """The password a Redis service sets for itself: ``--requirepass X`` in its command (or in
-    REDIS_ARGS), else REDIS_PASSWORD in its environment (as bitnami's image reads it)."""
-    import shlex
-
-    definition = project.model().services.get(service, {})
-    environment = project.model().environment(service)
-    command = definition.get("command") or []
-    words = shlex.split(command) if isinstance(command, str) else [str(word) for word in command]
-    words += [environment.get("REDIS_ARGS", "")]
-    flat = [part for word in words for part in (shlex.split(word) if " " in word else [word])]  # sh -c "…"
-    for index, word in enumerate(flat):
-        value = None
-        if word == "--requirepass" and index + 1 < len(flat):
-            value = flat[index + 1]
-        elif word.startswith("--requirepass="):
-            value = word.split("=", 1)[1]
-        if value:  # "$REDIS_PASSWORD" is the container's own variable, set in its environment
-            name = value.lstrip("$").strip("{}")
-            return environment.get(name) if value.startswith("$") else value
-    return environment.get("REDIS_PASSWORD") or None
 
 
 def prove_same_redis(project: Project, target: RedisTarget, client: redis.Redis) -> None:

@@ -135,14 +135,14 @@ def dump_database(
     target = target or resolve_target(project)
     target.refuse_transaction_pooler("backup")
     first = backup_path(project, target, name, fmt, reason)
+    if target.kind == "service":  # just started, a database may still be initialising (said under --dry)
+        from .target import wait_until_ready
+
+        target = wait_until_ready(project, target, project.settings.db.wait_timeout)
     if project.runner.dry:
         show_dry_backup(project, target, fmt, None if to_stdout else first, exclude)
         return None
     started = time.monotonic()
-    if target.kind == "service":  # just started, a database may still be initialising
-        from .target import wait_until_ready
-
-        target = wait_until_ready(project, target, project.settings.db.wait_timeout)
     recover_before_backup(project, target)
     conn = connect(target, autocommit=False)
     try:

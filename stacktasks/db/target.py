@@ -10,11 +10,11 @@ from __future__ import annotations
 import contextlib
 import time
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
 from ..errors import StackError, first_line
+from ..secretfiles import file_convention
 
 if TYPE_CHECKING:
     from ..placement import Placement
@@ -234,39 +234,6 @@ def _service_target(project: Project, service: str) -> DbTarget:
 def postgres_port(environment: dict[str, str]) -> int:
     """The port PostgreSQL listens on inside its service (PGPORT moves it, as in the official image)."""
     return int(environment.get("PGPORT") or 5432)
-
-
-def file_convention(project: Project, service: str, environment: dict[str, str], name: str) -> str | None:
-    """``name`` from the service's environment, or from the file its ``name_FILE`` names (the
-    official images' convention): a compose secret's own file on this machine, else read inside
-    the running service. The value is never printed; only the path is in argv."""
-    if environment.get(name):
-        return environment[name]
-    path = environment.get(f"{name}_FILE")
-    if not path:
-        return None
-    source = project.model().secret_source(service, path)
-    if source:
-        try:
-            value = Path(source).read_text(encoding="utf-8")
-        except OSError as error:
-            raise StackError(
-                f"{name}_FILE: the compose secret's file {source} cannot be read: {error.strerror}"
-            ) from None
-    else:
-        read = project.runner.capture(project.compose().exec_argv(service, ["cat", "--", path]), check=False)
-        if read.returncode != 0:
-            if project.runner.dry:
-                project.runner.note(f"{name} is read from {path} in service {service}, which is not running")
-                return None
-            raise StackError(
-                f"{name}_FILE names {path} in service {service}, which could not be read there",
-                hint=f"is the service running? inv up -s {service}",
-            )
-        value = read.stdout
-    value = value.rstrip("\n")  # as the image reads it: $(< file)
-    project.env.masker.add(value, always=True)  # a file's content is nobody's to print, a user name included
-    return value
 
 
 def _reach(project: Project, service: str, port: int) -> tuple[str, int] | None:

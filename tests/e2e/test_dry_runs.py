@@ -1,51 +1,20 @@
-"""End-to-end: `inv --dry TASK` prints the commands `inv TASK` then runs, on the demo and a shape.
-
-One test drives both: from the same state, the dry run first (it changes nothing), then the real
-run; the commands each shows (`[dry-run] …` and `$ …`) must be the same list, once the values
-only the real run can know (the exported snapshot, a temporary file's random name) are masked.
-"""
+"""End-to-end: `inv --dry TASK` prints the commands `inv TASK` then runs, on the demo and shapes,
+with services running and stopped, passwords in the env files and in secret files (see dryrun.py)."""
 
 from __future__ import annotations
 
-import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.e2e.dryrun import dry_and_real
+from tests.e2e.shapes import compose, shaped
 from tests.helpers import REPO, copy_demo, engine_missing, remove_stack, require, run_inv, started_stack
 
 DEMO_ENV = {"INVOKE_STACKTASKS_PROJECT_NAME": "stacktasks-e2e-dry"}
 DEMO_PORTS = {"APP_PORT": "29600", "DB_PORT": "29632", "REDIS_PORT": "29679"}
-TOOLS = ("docker ", "docker-compose ", "pg_dump ", "pg_restore ", "psql ", "redis-cli ")
-UNKNOWABLE = [
-    (re.compile(r"--snapshot=\S+"), "--snapshot=SNAPSHOT"),
-    (re.compile(r"/tmp/stacktasks-restore-[\w.-]+"), "/tmp/stacktasks-restore-FILE"),
-]
-
-
-def commands(lines: str, prefix: str) -> list[str]:
-    """The commands in a run's output (not its notes), with the unknowable values masked."""
-    found = []
-    for line in lines.splitlines():
-        if line.startswith(prefix) and line[len(prefix) :].startswith(TOOLS):
-            command = line[len(prefix) :]
-            for pattern, replacement in UNKNOWABLE:
-                command = pattern.sub(replacement, command)
-            found.append(command)
-    return found
-
-
-def dry_and_real(project: Path, env: dict[str, str], *args: str) -> list[str]:
-    """Both runs of one task; their commands must agree. Returns them."""
-    dry = run_inv(project, "--dry", *args, env=env)
-    assert dry.returncode == 0, dry.stdout + dry.stderr
-    real = run_inv(project, *args, env=env)
-    assert real.returncode == 0, real.stdout + real.stderr
-    planned, ran = commands(dry.stdout, "[dry-run] "), commands(real.stderr, "$ ")
-    assert planned == ran, f"inv {' '.join(args)}\n--dry planned:\n" + "\n".join(planned) + "\nran:\n" + "\n".join(ran)
-    return ran
 
 
 @pytest.fixture(scope="module")
@@ -101,3 +70,25 @@ def test_the_dry_run_on_a_stack_without_redis_fails_as_the_real_run_does(tmp_pat
     assert dry.returncode == real.returncode == 1
     assert dry.stderr.strip().splitlines()[0] == real.stderr.strip().splitlines()[0]
     assert "no Redis" in real.stderr
+
+
+@shaped("chat-secrets")
+def test_the_dry_run_of_a_reset_with_the_database_stopped_starts_it_first_as_the_real_run_does(
+    shape: tuple[Path, dict[str, str]],
+) -> None:
+    project, env = shape
+    assert run_inv(project, "up", "-s", "database", env=env).returncode == 0
+    compose(project, env, "stop", "database")
+    ran = dry_and_real(project, env, "reset", "--yes")
+    assert ran[0].endswith(" up -d --wait database")
+    assert " exec -T -e PGPASSWORD " in ran[1]  # the password from the compose secret's file
+
+
+@shaped("chat-secrets")
+def test_the_dry_run_of_a_flush_with_a_password_from_a_secret_file_is_what_runs(
+    shape: tuple[Path, dict[str, str]],
+) -> None:
+    project, env = shape
+    assert run_inv(project, "up", "-s", "redis", env=env).returncode == 0
+    ran = dry_and_real(project, env, "redis.flush-ratelimits")
+    assert len(ran) == 1 and " exec -T -e REDISCLI_AUTH redis sh -c " in ran[0]

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e.dryrun import dry_and_real
 from tests.helpers import REPO, engine_missing, remove_stack, require, run_inv, write_project
 
 SECRET = "s3cret-from-a-file-7Qx"
@@ -95,3 +96,19 @@ def test_the_password_really_is_required(stack: tuple[Path, dict[str, str]]) -> 
         capture_output=True, text=True,
     )  # fmt: skip
     assert probe.returncode != 0 and "password authentication failed" in probe.stderr
+
+
+def test_the_dry_run_of_a_reset_with_the_database_stopped_is_what_the_real_run_runs(
+    stack: tuple[Path, dict[str, str]],
+) -> None:
+    """Last in this module: it destroys the stack. Stopped, a mounted file cannot be read under
+    --dry, yet the plan passes the password as the real run does."""
+    project, env = stack
+    stopped = subprocess.run(
+        ["docker", "compose", "-p", env["INVOKE_STACKTASKS_PROJECT_NAME"], "stop", "db"],
+        cwd=project, capture_output=True, text=True,
+    )  # fmt: skip
+    assert stopped.returncode == 0, stopped.stderr
+    ran = dry_and_real(project, env, "reset", "--yes")
+    assert ran[0].endswith(" up -d --wait db")
+    assert " exec -T -e PGPASSWORD " in ran[1]

@@ -8,49 +8,14 @@ stack's own services, hard-coded ports already taken, a database still initialis
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import REPO, engine_missing, remove_stack, require, run_inv
-
-SHAPES = REPO / "examples" / "shapes"
-
-
-@pytest.fixture()
-def shape(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Path, dict[str, str]]]:
-    """A copy of one shape (the parameter) with its own compose project name and ports."""
-    require(engine_missing())
-    name, ports = request.param
-    project = tmp_path / name
-    shutil.copytree(SHAPES / name, project)
-    env = {"INVOKE_STACKTASKS_PROJECT_NAME": f"stacktasks-shape-{name}", **ports}
-    yield project, env
-    remove_stack(env["INVOKE_STACKTASKS_PROJECT_NAME"], project)
-
-
-def shaped(name: str, **ports: str) -> pytest.MarkDecorator:
-    return pytest.mark.parametrize("shape", [(name, ports)], ids=[name], indirect=True)
-
-
-def inv(project: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    result = run_inv(project, *args, env=env)
-    assert result.returncode == 0, f"inv {' '.join(args)}:\n{result.stdout}\n{result.stderr}"
-    return result
-
-
-def compose(project: Path, env: dict[str, str], *args: str) -> str:
-    name = env["INVOKE_STACKTASKS_PROJECT_NAME"]
-    result = subprocess.run(
-        ["docker", "compose", "-p", name, *args], cwd=project, capture_output=True, text=True, env={**os.environ, **env}
-    )
-    assert result.returncode == 0, result.stderr
-    return result.stdout
+from tests.e2e.shapes import compose, inv, shaped
+from tests.helpers import run_inv
 
 
 @shaped("social", WEB_PORT="29300")

@@ -294,7 +294,7 @@ def test_pg_dump_killed_mid_stream_leaves_no_complete_looking_file(database: tup
 
 def test_a_role_that_may_not_create_databases_restores_in_place_after_a_safety_dump(tmp_path: Path) -> None:
     require(pg.server_missing())
-    with pg.owned_by_a_role_without_createdb("st_owner", tmp_path) as (name, project):
+    with pg.owned_by_a_non_superuser("st_owner", tmp_path) as (name, project):
         before = pg.fingerprint(name)
         dump = backup(project)
         pg.execute(name, "delete from billing.invoices where customer_id > 10; delete from customers where id > 10")

@@ -167,7 +167,7 @@ def test_two_restores_at_once_the_second_is_refused_while_the_first_runs(big_dat
 def test_in_place_a_cut_custom_dump_rolls_back_every_drop(tmp_path: Path) -> None:
     """The role may not create databases: pg_restore --clean | psql, where a cut dump used to commit."""
     require(pg.server_missing())
-    with pg.owned_by_a_role_without_createdb("st_owner", tmp_path) as (name, project):
+    with pg.owned_by_a_non_superuser("st_owner", tmp_path) as (name, project):
         dump = backup(project, "--name", "whole")
         before = pg.fingerprint(name)
         data = dump.read_bytes()
@@ -180,7 +180,7 @@ def test_in_place_a_cut_custom_dump_rolls_back_every_drop(tmp_path: Path) -> Non
 
 def test_in_place_sigkill_mid_load_commits_nothing(tmp_path: Path) -> None:
     require(pg.server_missing())
-    with pg.owned_by_a_role_without_createdb("st_owner2", tmp_path) as (name, project):
+    with pg.owned_by_a_non_superuser("st_owner2", tmp_path) as (name, project):
         pg.execute(name, f"set role st_owner2; {BULK}")
         gate = gated(name, owner="st_owner2")
         dump = backup(project, "--format", "plain", "--name", "plain")

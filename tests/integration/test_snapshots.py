@@ -112,7 +112,7 @@ def test_prune_keeps_the_newest_and_dry_run_only_says_which(database: tuple[str,
 
 def test_a_role_that_may_not_create_databases_is_pointed_to_backup(tmp_path: Path) -> None:
     require(pg.server_missing())
-    with pg.owned_by_a_role_without_createdb("stacktasks_nosnap", tmp_path) as (_, project):
+    with pg.owned_by_a_non_superuser("stacktasks_nosnap", tmp_path) as (_, project):
         result = run_inv(project, "db.snapshot")
     assert result.returncode == 1
     assert "this role may not create databases, which a snapshot is" in result.stderr

@@ -124,6 +124,13 @@ def test_short_password_key_names_count_as_secrets(key: str) -> None:
     assert is_secret_key(key)
 
 
+@pytest.mark.parametrize("key", ["PWD", "OLDPWD"])
+def test_the_shells_working_directory_is_no_secret(key: str) -> None:
+    from stacktasks.envfiles import is_secret_key
+
+    assert not is_secret_key(key)
+
+
 def test_what_a_file_convention_holds_is_masked_as_a_word_even_when_short() -> None:
     from stacktasks.envfiles import Masker
 
