@@ -121,15 +121,16 @@ def check_roles(project: Project) -> list[Check]:
 
 def check_ports(project: Project) -> Check:
     """Host ports the stack publishes that something else already holds (up would fail on them)."""
-    from .ports import taken_ports
+    from .ports import listed, taken_ports, taken_ports_hint
 
     try:
         taken, free = taken_ports(project)
     except StackError as error:
         return Check("host-ports", "host ports", not project.engine.local, f"not checked: {error.message}")
     if taken:
-        listed = ", ".join(f"{item.port} ({item.service})" for item in taken)
-        return Check("host-ports", "host ports", False, f"already taken: {listed}", taken[0].advice())
+        return Check(
+            "host-ports", "host ports", False, f"already taken: {listed(taken)}", taken_ports_hint(project, taken)
+        )
     return Check("host-ports", "host ports", True, f"{free} ports free" if free else "nothing to publish, or all ours")
 
 

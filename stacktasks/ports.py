@@ -25,12 +25,91 @@ class TakenPort:
     where: str  # "docker-compose.yml:27" where the port is written, or "" when not found
     variable: str | None  # the variable it comes from (`${DB_PORT:-5432}`), if any
 
-    def advice(self) -> str:
-        if self.variable:
-            return f"set {self.variable} to a free port in your .env"
-        if self.where:
-            return f"it is written in {self.where}: change it there, or override it in compose.override.yaml"
-        return "stop what holds it, or change the published port"
+
+#: The names compose reads beside the compose file unasked (any of them, whatever the main file's name).
+OVERRIDE_NAMES = (
+    "compose.override.yml",
+    "compose.override.yaml",
+    "docker-compose.override.yml",
+    "docker-compose.override.yaml",
+)
+
+
+def taken_ports_hint(project: Project, taken: Sequence[TakenPort]) -> str:
+    """What frees every taken port when followed: a variable set in the env file, or the
+    services' ``ports:`` replaced in an override file. A plain list there would be appended to
+    the compose file's, not replace it: ``!override`` replaces it, listing every port of the
+    service (the free ones as they are)."""
+    is_free = _free_test(project)
+    parts = []
+    variables = [item for item in taken if item.variable]
+    if variables:
+        settings = ", ".join(f"{item.variable}={free_port(item.port, is_free)}" for item in variables)
+        parts.append(f"set {settings} in {env_file_name(project)}")
+    written = sorted({item.service for item in taken if not item.variable})
+    if written:
+        ports = {item.port for item in taken}
+        services = ", ".join(
+            f"{service}: {{ports: !override [{', '.join(_ports_with(project, service, ports, is_free))}]}}"
+            for service in written
+        )
+        override, how = override_file(project)
+        parts.append(f"put this in {override}{how}: services: {{{services}}}")
+    return "; and ".join(parts) if parts else "stop what holds them, or change the published ports"
+
+
+def listed(taken: Sequence[TakenPort]) -> str:
+    """Every taken port, its service and where it is written."""
+    return ", ".join(f"{item.port} ({item.service}{', ' + item.where if item.where else ''})" for item in taken)
+
+
+def _free_test(project: Project) -> Callable[[int], bool]:
+    if project.engine.local:
+        return lambda port: not port_is_taken("", port)
+    return lambda port: True  # the engine's machine: its listeners were read once, a guess is enough
+
+
+def free_port(port: int, is_free: Callable[[int], bool]) -> int:
+    """A free port near ``port``: ``port + 10000`` where that is free, else the next free one above."""
+    start = port + 10000 if port + 10000 <= 65535 else 20000
+    return next((candidate for candidate in range(start, 65536) if is_free(candidate)), start)
+
+
+def _ports_with(project: Project, service: str, taken: set[int], is_free: Callable[[int], bool]) -> list[str]:
+    """Every port the service publishes, in compose's short syntax, the taken ones moved."""
+    listed = []
+    for port in project.model().services.get(service, {}).get("ports") or []:
+        if not isinstance(port, dict):
+            listed.append(f'"{port}"')
+            continue
+        published = str(port.get("published") or "")
+        if published.isdigit() and int(published) in taken:
+            published = str(free_port(int(published), is_free))
+        host = f"{port['host_ip']}:" if port.get("host_ip") else ""
+        protocol = f"/{port['protocol']}" if port.get("protocol", "tcp") != "tcp" else ""
+        listed.append(f'"{host}{published}:{port["target"]}{protocol}"' if published else f'"{port["target"]}"')
+    return listed
+
+
+def override_file(project: Project) -> tuple[str, str]:
+    """The override file compose reads for this project, and what else it takes to be read."""
+    settings = project.settings
+    directory = settings.directory
+    existing = next((name for name in OVERRIDE_NAMES if (directory / name).is_file()), None)
+    name = existing or "compose.override.yaml"
+    if settings.compose_files:
+        return name, ", added to compose_files (which replace compose's own choice)"
+    if project.env.values.get("COMPOSE_FILE"):
+        return name, ", added to COMPOSE_FILE (which replaces compose's own choice)"
+    return (
+        name,
+        " (merged into it, if it exists; compose reads it unasked)" if existing else " (compose reads it unasked)",
+    )
+
+
+def env_file_name(project: Project) -> str:
+    files = project.settings.env_files
+    return files[0] if files else ".env"
 
 
 def port_is_taken(host_ip: str, port: int) -> bool:
@@ -110,9 +189,8 @@ def require_free_ports(project: Project, services: Sequence[str] = ()) -> None:
     except StackError:
         return  # the engine's machine could not be looked at: compose reports a conflict there
     if taken:
-        first = taken[0]
-        listed = ", ".join(f"{item.port} ({item.service})" for item in taken)
+        hint = taken_ports_hint(project, taken)
         if project.dry:
-            project.runner.note(f"host ports already taken: {listed}: the real run stops here ({first.advice()})")
+            project.runner.note(f"host ports already taken: {listed(taken)}: the real run stops here ({hint})")
             return
-        raise StackError(f"host ports already taken: {listed}; nothing was started", hint=first.advice())
+        raise StackError(f"host ports already taken: {listed(taken)}; nothing was started", hint=hint)

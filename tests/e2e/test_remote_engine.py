@@ -239,8 +239,8 @@ def test_up_refuses_a_port_taken_on_the_engines_machine_and_says_where_to_change
         assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
         result = run_inv(project, "up", env={"DOCKER_HOST": TCP_HOST, "INVOKE_STACKTASKS_PROJECT_NAME": name})
         assert result.returncode == 1, result.stderr
-        assert f"host ports already taken: {port} (db); nothing was started" in result.stderr
-        assert "set DB_PORT to a free port" in result.stderr
+        assert f"host ports already taken: {port} (db, compose.yaml:" in result.stderr
+        assert f"hint: set DB_PORT={port + 10000} in .env" in result.stderr
         assert docker_on(TCP_HOST, "ps", "-aq", "--filter", f"label=com.docker.compose.project={name}").stdout == ""
     finally:
         holder.kill()

@@ -8,6 +8,7 @@ stack's own services, hard-coded ports already taken, a database still initialis
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -89,16 +90,29 @@ def test_a_password_interpolated_into_the_redis_command_is_used(shape: tuple[Pat
 
 
 @shaped("storefront")
-def test_a_hard_coded_port_that_is_taken_stops_up_before_anything_starts(shape: tuple[Path, dict[str, str]]) -> None:
+def test_hard_coded_ports_that_are_taken_stop_up_with_a_hint_that_works_when_followed(
+    shape: tuple[Path, dict[str, str]],
+) -> None:
     project, env = shape
     probe = subprocess.run(["redis-cli", "-p", "6379", "ping"], capture_output=True, text=True)
     if probe.stdout.strip() != "PONG":
         pytest.fail("this test needs the host Redis on 6379 that scripts/setup --for-tests starts")
-    result = run_inv(project, "up", env=env)
-    assert result.returncode == 1
-    assert "host ports already taken: 6379 (cache); nothing was started" in result.stderr
-    assert "it is written in docker-compose.yml:" in result.stderr
-    assert compose(project, env, "ps", "-a", "-q").strip() == ""
+    with socket.socket() as holder:  # a second taken port: the database's
+        holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        holder.bind(("", 25432))
+        holder.listen()
+        result = run_inv(project, "up", env=env)
+        assert result.returncode == 1
+        assert "stacktasks: host ports already taken: " in result.stderr
+        assert "25432 (postgres, docker-compose.yml:23)" in result.stderr
+        assert "6379 (cache, docker-compose.yml:28)" in result.stderr
+        assert compose(project, env, "ps", "-a", "-q").strip() == ""
+        hint = next(line for line in result.stderr.splitlines() if line.startswith("hint: "))
+        assert hint.startswith("hint: put this in compose.override.yaml (compose reads it unasked): services: ")
+        (project / "compose.override.yaml").write_text(hint.split(": ", 2)[2] + "\n")
+        inv(project, env, "up")
+    published = compose(project, env, "port", "cache", "6379") + compose(project, env, "port", "postgres", "5432")
+    assert ":16379" in published and ":35432" in published
 
 
 @shaped("storefront")
