@@ -9,6 +9,13 @@ from .errors import USAGE, StackError
 from .settings import Settings, with_stage
 
 COMPOSE_FILE_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml")
+#: What compose reads beside the compose file unasked (the first of them there, whatever the main file's name).
+OVERRIDE_NAMES = (
+    "compose.override.yml",
+    "compose.override.yaml",
+    "docker-compose.override.yml",
+    "docker-compose.override.yaml",
+)
 
 
 def compose_file_paths(settings: Settings, env: Mapping[str, str]) -> list[Path]:
@@ -17,11 +24,40 @@ def compose_file_paths(settings: Settings, env: Mapping[str, str]) -> list[Path]
     directory = settings.directory
     configured = stage_files(settings)
     if configured:
-        return [directory / name for name in configured]
+        return with_includes([directory / name for name in configured])
     if env.get("COMPOSE_FILE"):
         separator = env.get("COMPOSE_PATH_SEPARATOR") or ":"
-        return [directory / name for name in env["COMPOSE_FILE"].split(separator) if name]
-    return [directory / name for name in COMPOSE_FILE_NAMES if (directory / name).is_file()][:1]
+        return with_includes([directory / name for name in env["COMPOSE_FILE"].split(separator) if name])
+    found = [directory / name for name in COMPOSE_FILE_NAMES if (directory / name).is_file()][:1]
+    if found:  # compose reads the first override file beside it unasked
+        found += [directory / name for name in OVERRIDE_NAMES if (directory / name).is_file()][:1]
+    return with_includes(found)
+
+
+def with_includes(files: list[Path]) -> list[Path]:
+    """The files and, after each, those its top-level ``include:`` names (compose reads them too)."""
+    whole: list[Path] = []
+    for path in files:
+        whole.append(path)
+        whole += [included for included in included_files(path) if included not in whole]
+    return whole
+
+
+def included_files(path: Path) -> list[Path]:
+    if not path.is_file() or b"include" not in path.read_bytes():
+        return []
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, OSError, UnicodeDecodeError):
+        return []
+    entries = data.get("include") if isinstance(data, dict) else None
+    names: list[str] = []
+    for entry in entries if isinstance(entries, list) else []:
+        given = entry.get("path") if isinstance(entry, dict) else entry
+        names += [given] if isinstance(given, str) else [name for name in given or [] if isinstance(name, str)]
+    return [path.parent / name for name in names if "://" not in name]
 
 
 def stage_files(settings: Settings) -> list[str]:

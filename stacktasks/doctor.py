@@ -78,7 +78,8 @@ def check_compose_files(project: Project) -> Check:
     except StackError:
         return Check("compose-files", "compose files", False, "no compose to read them with")
     problem = compose.validate()
-    files = ", ".join(path.name for path in compose.compose_file_paths()) or "none found"
+    shown = [project.display_path(path).removeprefix("./") for path in compose.compose_file_paths()]
+    files = ", ".join(shown) or "none found"
     if problem:
         return Check("compose-files", "compose files", False, f"{files}: {problem}")
     services = ", ".join(project.model().services)
@@ -87,6 +88,7 @@ def check_compose_files(project: Project) -> Check:
 
 def check_env_files(project: Project) -> list[Check]:
     """Each configured env file, and each one the compose files declare (compose fails without it)."""
+    from .envfiles import parse_env_file
     from .envsetup import env_file_pairs
 
     loaded = {env_file.path: env_file for env_file in project.env.files}
@@ -94,7 +96,7 @@ def check_env_files(project: Project) -> list[Check]:
     for path, example, required in env_file_pairs(project.settings):
         env_file = loaded.get(path)
         if path.is_file():
-            keys = len(env_file.keys) if env_file else len(path.read_text(encoding="utf-8").splitlines())
+            keys = len(env_file.keys) if env_file else len(parse_env_file(path))
             checks.append(Check("env-file", "env file", True, f"{path}: {keys} keys"))
         elif required:
             hint = f"inv env.init creates it from {example.name}" if example else f"create {path.name}"
@@ -176,8 +178,10 @@ def check_pg_client(project: Project) -> Check:
 
     try:
         target = resolve_target(project)
-    except StackError:
-        return Check("pg-client", "pg client", True, "no database configured")
+    except StackError as error:
+        if not project.role_service("db") and not project.env.values.get(project.settings.db.url_env):
+            return Check("pg-client", "pg client", True, "no database configured")
+        return Check("pg-client", "pg client", True, f"not checked: {error.message}", error.hint or "")
     if target.kind == "service":
         return Check(
             "pg-client", "pg client", True, f"runs inside service {target.service}: always the server's version"
@@ -301,6 +305,24 @@ def json_report(project: Project, checks: list[Check], *, with_settings: bool) -
     }
 
 
+def names_the_tasks_use(project: Project) -> dict[str, tuple[str, str]]:
+    """db.name and db.user as the tasks will use them where the settings leave them unset: from
+    the chosen URL, or from the db service's environment; each with where it came from."""
+    from .db.target import choose_database, service_names
+
+    try:
+        service, url_target, placement = choose_database(project)
+        if url_target is not None and (placement is None or placement.use == "url"):
+            where = f"{url_target.url_variable} in the env files"
+            return {"db.name": (url_target.dbname, where), "db.user": (url_target.user, where)}
+        if service is None:
+            return {}
+        names = service_names(project, service)
+    except StackError:
+        return {}
+    return {"db.name": (names.dbname, names.dbname_from), "db.user": (names.user, names.user_from)}
+
+
 def settings_table(project: Project) -> list[tuple[str, str, str]]:
     """(key, value, where it came from) for every setting, secrets masked."""
     rows = []
@@ -308,6 +330,7 @@ def settings_table(project: Project) -> list[tuple[str, str, str]]:
         roles = {f"{name}.service": project.roles.get(name) for name in ROLE_NAMES}
     except StackError:
         roles = {}
+    used = names_the_tasks_use(project) if roles else {}
     for key, spec in schema().items():
         value = project.settings.get(key)
         source = project.settings.sources.get(key, "")
@@ -315,6 +338,8 @@ def settings_table(project: Project) -> list[tuple[str, str, str]]:
             value, source = roles[key].service, roles[key].reason
         elif key == "project_name" and value is None and roles and project.has_compose_files():
             value, source = project.compose().label(), "compose model: project name"
+        elif key in ("db.name", "db.user") and value is None and key in used:
+            value, source = used[key]
         if spec.argv:
             shown = " ".join(value) if value else "(auto)" if key == "compose_command" else "(none)"
         else:

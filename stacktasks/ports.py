@@ -93,6 +93,8 @@ def _ports_with(project: Project, service: str, taken: set[int], is_free: Callab
 
 def override_file(project: Project) -> tuple[str, str]:
     """The override file compose reads for this project, and what else it takes to be read."""
+    from .compose_files import OVERRIDE_NAMES
+
     settings = project.settings
     directory = settings.directory
     existing = next((name for name in OVERRIDE_NAMES if (directory / name).is_file()), None)

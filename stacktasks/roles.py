@@ -90,11 +90,18 @@ def detect_app(model: ComposeModel, taken: set[str], database: str | None = None
         if model.has_build(service):
             return service, "first service built from source"
     # An image-only app with a product name: what it does tells it apart from the rest.
-    for service in candidates:
-        depends = model.services[service].get("depends_on") or []
+    on_database = [s for s in candidates if database and database in (model.services[s].get("depends_on") or [])]
+    for service in on_database:
         ports = model.published_ports(service)
-        if database and database in depends and ports:
+        if ports:
             return service, f"depends on {database} and publishes port {ports[0][1]}"
+    # Behind a proxy an app publishes nothing: the one the proxy (or anything else) depends on,
+    # else the only one that depends on the database.
+    fronted = [s for s in on_database if any(s in (d.get("depends_on") or []) for d in model.services.values())]
+    if len(fronted) == 1:
+        return fronted[0], f"depends on {database}; publishes no port, another service depends on it"
+    if len(on_database) == 1:
+        return on_database[0], f"the only service that depends on {database} (it publishes no port)"
     return None
 
 

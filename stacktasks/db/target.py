@@ -202,28 +202,58 @@ def _with_overrides(project: Project, target: DbTarget) -> DbTarget:
 NAME_VARIABLES = ("POSTGRES_DB", "DB_NAME", "DATABASE_NAME", "PGDATABASE", "POSTGRES_DATABASE")
 
 
-def _service_target(project: Project, service: str) -> DbTarget:
+@dataclass(frozen=True)
+class ServiceNames:
+    """The database and user the tasks use in the db service, each with where it came from."""
+
+    dbname: str
+    dbname_from: str
+    user: str
+    user_from: str
+    password: str | None = field(repr=False)
+
+
+def service_names(project: Project, service: str) -> ServiceNames:
     model = project.model()
     if service not in model.services:
         raise StackError(f"db.service is {service}, which the compose model does not have")
     environment = model.environment(service)
     app_url = _url_naming(project, service)  # the app's URL names the database when POSTGRES_* do not
 
-    def setting(name: str) -> str | None:
-        return file_convention(project, service, environment, name)
+    def first(*found: tuple[str | None, str]) -> tuple[str, str]:
+        return next((value, origin) for value, origin in found if value)
 
-    password = setting("POSTGRES_PASSWORD") or (app_url.password if app_url else None) or None
-    if password:
-        project.env.masker.add(password)
-    user = setting("POSTGRES_USER") or (app_url.user if app_url else None) or "postgres"
-    dbname = setting("POSTGRES_DB") or (app_url.dbname if app_url else None) or _named(project) or user
-    port = postgres_port(environment)
+    own = f"service {service}'s"
+    password = file_convention(project, service, environment, "POSTGRES_PASSWORD") or (
+        app_url.password if app_url else None
+    )
+    from_url = f"{app_url.url_variable}" if app_url else ""
+    user, user_from = first(
+        (file_convention(project, service, environment, "POSTGRES_USER"), f"{own} POSTGRES_USER"),
+        (app_url.user if app_url else None, from_url),
+        ("postgres", "the image's default"),
+    )
+    named, named_from = _named(project)
+    dbname, dbname_from = first(
+        (file_convention(project, service, environment, "POSTGRES_DB"), f"{own} POSTGRES_DB"),
+        (app_url.dbname if app_url else None, from_url),
+        (named, named_from),
+        (user, f"the user's name, as the image does ({user_from})"),
+    )
+    return ServiceNames(dbname, dbname_from, user, user_from, password or None)
+
+
+def _service_target(project: Project, service: str) -> DbTarget:
+    names = service_names(project, service)
+    if names.password:
+        project.env.masker.add(names.password)
+    port = postgres_port(project.model().environment(service))
     address = _reach(project, service, port)
     target = DbTarget(
         kind="service",
-        dbname=dbname,
-        user=user,
-        password=password,
+        dbname=names.dbname,
+        user=names.user,
+        password=names.password,
         host=address[0] if address else None,
         port=address[1] if address else port,
         service=service,
@@ -268,15 +298,15 @@ def _url_naming(project: Project, service: str) -> DbTarget | None:
     return None
 
 
-def _named(project: Project) -> str | None:
+def _named(project: Project) -> tuple[str | None, str]:
     """A database name the env files or the app's environment give by one of ``NAME_VARIABLES``."""
     app = project.role_service("app")
-    sources = [project.env.values, project.model().environment(app) if app else {}]
-    for values in sources:
+    sources = [(project.env.values, "the env files'"), (project.model().environment(app) if app else {}, f"{app}'s")]
+    for values, whose in sources:
         for variable in NAME_VARIABLES:
             if values.get(variable):
-                return values[variable]
-    return None
+                return values[variable], f"{whose} {variable}"
+    return None, ""
 
 
 def refuse_stopped(project: Project, target: DbTarget) -> None:

@@ -82,3 +82,39 @@ def test_an_image_only_app_with_a_product_name_is_found_by_what_it_does() -> Non
     found = resolve_roles(resolve(Path(".")), m)
     assert found.app.service == "storefront"
     assert found.app.reason == "compose model: depends on postgres and publishes port 3300"
+
+
+def test_an_app_behind_a_proxy_that_publishes_no_port_is_the_one_the_proxy_depends_on() -> None:
+    m = model(
+        {
+            "proxy": {"image": "ghcr.io/example/proxy:1", "depends_on": {"tracker": {}}, "ports": ["80:80"]},
+            "tracker": {"image": "ghcr.io/example/tracker:5", "depends_on": {"pgdb": {}}},
+            "mailer": {"image": "ghcr.io/example/mailer:1", "depends_on": {"pgdb": {}}},
+            "pgdb": {"image": "postgres:16-alpine"},
+        }
+    )
+    found = resolve_roles(resolve(Path(".")), m)
+    assert found.app.service == "tracker"
+    assert found.app.reason == "compose model: depends on pgdb; publishes no port, another service depends on it"
+
+
+def test_the_only_service_that_depends_on_the_database_is_the_app_even_without_ports() -> None:
+    m = model(
+        {
+            "chat": {"image": "ghcr.io/example/chat:9", "depends_on": {"database": {}, "redis": {}}},
+            "database": {"image": "postgres:16-alpine"},
+            "redis": {"image": "redis:7-alpine"},
+        }
+    )
+    assert roles(m)["app"] == "chat"
+
+
+def test_two_port_less_services_on_the_database_with_nothing_in_front_are_no_guess() -> None:
+    m = model(
+        {
+            "ledger": {"image": "ghcr.io/example/ledger:1", "depends_on": {"db": {}}},
+            "mailer": {"image": "ghcr.io/example/mailer:1", "depends_on": {"db": {}}},
+            "db": {"image": "postgres:16-alpine"},
+        }
+    )
+    assert roles(m)["app"] is None
