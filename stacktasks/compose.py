@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, cast
 from .compose_files import COMPOSE_FILE_NAMES as COMPOSE_FILE_NAMES  # re-exported
 from .compose_files import compose_file_paths, raise_file_problems, raise_missing_files, stage_files
 from .compose_model import ComposeModel as ComposeModel  # re-exported: the model compose reads
+from .compose_warnings import check_config, raise_config_problem
 from .errors import FAILED, MISSING_TOOL, StackError
 from .runner import Runner
 from .settings import Settings
@@ -99,6 +100,7 @@ class Compose:
     project_name: str | None = None
     engine: Callable[[], Engine] | None = None  # where the engine is: how its published ports are reached
     _model: ComposeModel | None = None
+    unset_variables: list[str] = field(default_factory=list)  # what compose interpolated as blanks
 
     def __post_init__(self) -> None:
         if not self.files:
@@ -122,8 +124,8 @@ class Compose:
     def run(self, *args: str, check: bool = True) -> int:
         try:
             return self.runner.run(self.argv(*args), check=check)
-        except StackError:
-            self.raise_yaml_problem()
+        except StackError as error:
+            raise_config_problem(self, error)
             raise
 
     def compose_file_paths(self) -> list[Path]:
@@ -158,9 +160,7 @@ class Compose:
         return self._model
 
     def _check_config(self, result: subprocess.CompletedProcess[str]) -> None:
-        if result.returncode != 0:
-            self.raise_yaml_problem()
-            raise self.runner.failure(result.args, result.returncode, result.stderr)
+        self.unset_variables = check_config(self, result)
 
     def validate(self) -> str | None:
         """None when the compose files are valid, else compose's complaint (with file and line)."""
@@ -364,9 +364,7 @@ class Compose:
         return flags
 
     def down_args(self, *, volumes: bool = False, rmi: str | None = None) -> list[str]:
-        args = ["down", "--remove-orphans"]
-        if volumes:
-            args.append("-v")
+        args = ["down", "--remove-orphans", *(["-v"] if volumes else [])]
         if rmi:
             args += ["--rmi", rmi]
         return args

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -179,8 +180,9 @@ def check_pg_client(project: Project) -> Check:
     try:
         target = resolve_target(project)
     except StackError as error:
-        if not project.role_service("db") and not project.env.values.get(project.settings.db.url_env):
-            return Check("pg-client", "pg client", True, "no database configured")
+        with contextlib.suppress(StackError):  # the compose model may be what failed
+            if not project.role_service("db") and not project.env.values.get(project.settings.db.url_env):
+                return Check("pg-client", "pg client", True, "no database configured")
         return Check("pg-client", "pg client", True, f"not checked: {error.message}", error.hint or "")
     if target.kind == "service":
         return Check(
@@ -242,8 +244,11 @@ def target_checks(project: Project) -> list[Check]:
         _, url_target, placement = choose_database(project)
         return placement if url_target is not None or (placement and placement.use == "url") else None
 
+    has_redis = bool(project.role_service("redis") or project.env.values.get(project.settings.redis.url_env))
     checks = []
     for role, choose in (("db", db_placement), ("redis", lambda: choose_redis(project)[1])):
+        if role == "redis" and not has_redis:
+            continue  # a stack without Redis: nothing to choose between
         try:
             placement = choose()
         except StackError as error:

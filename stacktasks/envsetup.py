@@ -72,11 +72,16 @@ class InitResult:
     no_example: list[Path] = field(default_factory=list)
 
 
-#: Secrets a stack makes up for itself: an app's own keys, and passwords of the services it runs.
-OWNED_SECRET = re.compile(
-    r"^(?:[A-Z0-9]+_)*(?:SECRET_KEY(?:_BASE)?|APP_KEY|SECRET|SALT|(?:JWT|SESSION|COOKIE|CSRF|ENCRYPTION|SIGNING"
-    r"|OTP|HASH|MASTER)_(?:SECRET|KEY)(?:_BASE)?)$"
-    r"|^(?:POSTGRES|PG|DB|DATABASE|REDIS|VALKEY|MYSQL|MARIADB|MONGO|RABBITMQ|AMQP|MINIO_ROOT|ELASTIC|MEILI"
+#: Secrets an app makes up for itself (Django's SECRET_KEY, Rails' SECRET_KEY_BASE, Laravel's APP_KEY …).
+APP_SECRET = re.compile(
+    r"(?:SECRET_KEY(?:_BASE)?|APP_KEY|SECRET|SALT|(?:JWT|SESSION|COOKIE|CSRF|ENCRYPTION|SIGNING|OTP|HASH|MASTER)"
+    r"_(?:SECRET|KEY)(?:_BASE)?)",
+    re.IGNORECASE,
+)
+PREFIXED_APP_SECRET = re.compile(rf"(?P<prefix>[A-Z0-9_]+?)_{APP_SECRET.pattern}", re.IGNORECASE)
+#: Passwords of the services a stack runs itself.
+SERVICE_PASSWORD = re.compile(
+    r"^(?:POSTGRES|PG|DB|DATABASE|REDIS|VALKEY|MYSQL|MARIADB|MONGO|RABBITMQ|AMQP|MINIO_ROOT|ELASTIC|MEILI"
     r"|QUESTDB|CLICKHOUSE|KEYCLOAK_ADMIN|ADMIN)(?:_[A-Z0-9]+)*_(?:PASSWORD|PASS|SECRET|KEY)$",
     re.IGNORECASE,
 )
@@ -86,18 +91,46 @@ PROVIDED = re.compile(
     r"|CLIENT_SECRET|API_KEY|APIKEY|ACCESS_KEY|LICENSE|SUPABASE|FIREBASE|AZURE|GCP|PUSHER|ALGOLIA|RECAPTCHA",
     re.IGNORECASE,
 )
+#: Prefixes that still name the app itself.
+OWN_PREFIXES = frozenset({"APP", "DJANGO", "RAILS", "LARAVEL", "FLASK", "NEXTAUTH", "AUTH", "SITE", "WEB", "API"})
 
 
-def owned_secret(key: str, compose_text: str = "") -> bool:
-    """Whether stacktasks may make this secret up: the stack owns it (see OWNED_SECRET), or a
-    compose file of the stack passes it to a service (``${KEY}``); never a provider's key."""
+def owned_secret(key: str, compose_text: str = "", own: frozenset[str] = frozenset()) -> bool:
+    """Whether stacktasks may make this secret up: a service password of the stack, an app secret
+    with no prefix or one naming the stack (``own``: its services and project, upper-cased), or a
+    secret a compose file passes to a service (``${KEY}``). A prefix naming anything else is a
+    provider's (``DROPBOX_APP_KEY``): no list of providers is complete, so it is never made up."""
     if PROVIDED.search(key):
         return False
+    if SERVICE_PASSWORD.match(key):
+        return True
+    if APP_SECRET.fullmatch(key):
+        return True
+    if prefixed := PREFIXED_APP_SECRET.fullmatch(key):
+        prefix = prefixed.group("prefix").upper()
+        return prefix in OWN_PREFIXES or prefix in own or prefix.replace("_", "-") in own
     passed = bool(compose_text) and re.search(rf"\$\{{?{re.escape(key)}\b", compose_text) is not None
-    return bool(OWNED_SECRET.match(key)) or (passed and is_secret_key(key))
+    return passed and is_secret_key(key)
 
 
-def render_from_example(example: Path, compose_text: str = "") -> tuple[str, list[str], list[tuple[str, str]]]:
+def stack_names(settings: Settings) -> frozenset[str]:
+    """The stack's own names, upper-cased: its compose services and its directory's name."""
+    import yaml
+
+    from .compose_files import compose_file_paths
+
+    names = {settings.directory.name.upper()}
+    for path in compose_file_paths(settings, dict(os.environ)):
+        with contextlib.suppress(OSError, UnicodeDecodeError, yaml.YAMLError):
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            services = data.get("services") if isinstance(data, dict) else None
+            names |= {str(name).upper() for name in services or {}}
+    return frozenset(names)
+
+
+def render_from_example(
+    example: Path, compose_text: str = "", own: frozenset[str] = frozenset()
+) -> tuple[str, list[str], list[tuple[str, str]]]:
     """The example's text with the empty secrets the stack owns generated; the others to fill in,
     each with the comment the example gives it."""
     lines: list[str] = []
@@ -112,7 +145,7 @@ def render_from_example(example: Path, compose_text: str = "") -> tuple[str, lis
             head, _, value = line.partition("=")
             key = head.strip().removeprefix("export ").strip()
             if is_secret_key(key) and value.strip() in ("", '""', "''"):
-                if owned_secret(key, compose_text):
+                if owned_secret(key, compose_text, own):
                     line = f"{head}={secrets.token_urlsafe(32)}"
                     generated.append(key)
                 else:
@@ -145,7 +178,7 @@ def init_env_files(settings: Settings, *, force: bool = False, dry: bool = False
         if path.exists() and not force:
             result.kept.append(path)
             continue
-        text, generated, fill_in = render_from_example(example, compose_text(settings))
+        text, generated, fill_in = render_from_example(example, compose_text(settings), stack_names(settings))
         if not dry:
             _write_private(path, text)
         result.created.append(path)
@@ -211,6 +244,30 @@ def compare_env_files(settings: Settings) -> list[FileComparison]:
             )
         )
     return comparisons
+
+
+def why_no_values(settings: Settings, env: LoadedEnv) -> str:
+    """Why no value is loaded: the env files read (none there), and those the compose files hand
+    to their services, which the tasks do not read unless ``env_files`` names them."""
+    read = ", ".join(
+        f"{shown(settings, env_file.path)} ({'empty' if env_file.found else 'absent'})" for env_file in env.files
+    )
+    said = f"no values: the tasks read {read or 'no env file (env_files is empty)'}"
+    given = [path for path in declared_env_files(settings, env.values) if path.is_file()]
+    if given:
+        names = ", ".join(f'"{shown(settings, path)}"' for path in given)
+        said += (
+            f"; the compose files give their services {names}, which compose reads for them; "
+            f"for the tasks to read them too, set env_files = [{names}]"
+        )
+    return said
+
+
+def shown(settings: Settings, path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(settings.directory.resolve()))
+    except ValueError:
+        return str(path)
 
 
 def resolved_values(env: LoadedEnv) -> list[tuple[str, str, str]]:

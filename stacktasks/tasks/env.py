@@ -75,11 +75,11 @@ def check(project: Project) -> None:
 @stack_task()
 def show(project: Project) -> None:
     """Print every value the env files define, where it came from, secrets masked."""
-    from ..envsetup import resolved_values
+    from ..envsetup import resolved_values, why_no_values
 
     rows = resolved_values(project.env)
     if not rows:
-        print("no values: no env file was found")
+        print(why_no_values(project.settings, project.env))
         return
     width = max(len(key) for key, _, _ in rows)
     value_width = min(48, max(len(value) for _, value, _ in rows))

@@ -64,3 +64,78 @@ def test_a_compose_yaml_mistake_names_the_file_and_its_real_line(tmp_path: Path)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-2].startswith("stacktasks: compose.yaml:")
     assert "Traceback" not in result.stderr
+
+
+def test_env_show_with_no_env_file_names_the_compose_env_files_and_the_setting_that_reads_them(
+    tmp_path: Path,
+) -> None:
+    project = copy("valkey-broker", tmp_path)
+    shown = run_inv(project, "env.show")
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.startswith("no values: the tasks read .env (absent); the compose files give their services")
+    assert 'set env_files = ["env/api.env", "env/db.env", "env/broker.env"]' in shown.stdout
+    (project / "pyproject.toml").write_text('[tool.stacktasks]\nenv_files = ["env/api.env", "env/db.env"]\n')
+    reread = run_inv(project, "env.show")
+    assert "env/db.env" in reread.stdout and "no values" not in reread.stdout
+
+
+def test_env_init_leaves_an_outside_providers_app_key_to_fill_in(tmp_path: Path) -> None:
+    project = copy("fitness-include", tmp_path)
+    made = run_inv(project, "env.init")
+    assert made.returncode == 0, made.stderr
+    assert (
+        "generated: SECRET_KEY" in made.stdout
+        and "DROPBOX_APP_KEY" not in made.stdout.split("generated:")[1].split("\n")[0]
+    )
+    assert "fill in DROPBOX_APP_KEY" in made.stdout
+
+
+def test_variables_compose_leaves_blank_are_named_with_the_file_that_defines_them(tmp_path: Path) -> None:
+    project = copy("planner-queues", tmp_path)
+    doctor = run_inv(project, "doctor", "--no-settings")
+    assert "compose warns that 8 variable(s) are not set, so it uses blanks: LISTEN_HTTP_PORT" in doctor.stderr
+    assert 'variables.env defines 8 of them: set env_files = ["variables.env"]' in doctor.stderr
+
+
+def test_following_the_unset_variables_hint_reads_the_stacks_names(tmp_path: Path) -> None:
+    project = copy("planner-queues", tmp_path)
+    (project / "pyproject.toml").write_text('[tool.stacktasks]\nenv_files = ["variables.env"]\n')
+    doctor = run_inv(project, "doctor")
+    assert "compose warns" not in doctor.stderr
+    assert "db.name                   'planner'                          service planner-db's POSTGRES_DB" in (
+        doctor.stdout
+    )
+    assert "planner-dev-2c1f" not in doctor.stdout + doctor.stderr
+
+
+def test_doctor_names_the_included_and_override_files_compose_reads(tmp_path: Path) -> None:
+    project = copy("fitness-include", tmp_path)
+    assert run_inv(project, "env.init").returncode == 0
+    doctor = run_inv(project, "doctor", "--no-settings")
+    assert "compose files  compose.yaml, deploy/data.yaml, compose.override.yaml in " in doctor.stdout
+    assert "db role        db" in doctor.stdout and "app role       web" in doctor.stdout
+
+
+def test_a_required_variable_compose_cannot_interpolate_is_named_with_where_to_set_it(tmp_path: Path) -> None:
+    project = copy("fitness-include", tmp_path)
+    result = run_inv(project, "ps")
+    assert result.returncode != 0
+    assert "required variable SECRET_KEY is missing a value" in result.stderr
+    assert "hint: set SECRET_KEY in .env (inv env.init makes the env files from their examples)" in result.stderr
+
+
+def test_a_key_this_compose_does_not_know_is_said_with_a_hint(tmp_path: Path) -> None:
+    project = copy("telemetry-clickhouse", tmp_path)
+    compose_file = project / "docker-compose.yml"
+    compose_file.write_text(compose_file.read_text().replace("  plugins:\n", "  plugins:\n    gpus_please: all\n"))
+    result = run_inv(project, "ps")
+    assert result.returncode != 0
+    assert "gpus_please" in result.stderr
+    assert "does not know something the file uses: the stack may need a newer compose" in result.stderr
+
+
+def test_clickhouse_named_db_is_not_the_database(tmp_path: Path) -> None:
+    project = copy("telemetry-clickhouse", tmp_path)
+    doctor = run_inv(project, "doctor")
+    assert 'db role        metadata  (compose model: image "postgres:16-alpine")' in doctor.stdout
+    assert "db.name                   'telemetry'" in doctor.stdout

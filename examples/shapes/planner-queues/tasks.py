@@ -1,0 +1,3 @@
+from stacktasks import collection
+
+ns = collection()
