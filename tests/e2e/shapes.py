@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -31,3 +32,21 @@ def compose(project: Path, env: dict[str, str], *args: str) -> str:
     )
     assert result.returncode == 0, result.stderr
     return result.stdout
+
+
+def psql_in(project: Path, env: dict[str, str], service: str, user: str, dbname: str) -> Callable[[str], str]:
+    """A statement run by psql inside ``service``, as the stack's own user; its output."""
+    return lambda statement: compose(
+        project, env, "exec", "-T", service, "psql", "-U", user, "-d", dbname, "-c", statement
+    )
+
+
+def restore_round_trip(project: Path, env: dict[str, str], psql: Callable[[str], str], rows: int) -> str:
+    """A table of ``rows`` rows backed up, emptied, restored: its rows counted back (asserted);
+    the restore's whole output returned."""
+    psql(f"create table round_trip (id int); insert into round_trip select generate_series(1, {rows})")
+    inv(project, env, "db.backup", "--name", "round-trip")
+    psql("delete from round_trip")
+    restored = inv(project, env, "db.restore", "--yes", "--file", "round-trip")
+    assert f" {rows}\n" in psql("select count(*) from round_trip")
+    return restored.stdout + restored.stderr

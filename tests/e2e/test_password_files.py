@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.e2e.shapes import compose, inv, shaped
+from tests.e2e.shapes import compose, inv, psql_in, restore_round_trip, shaped
 from tests.helpers import run_inv
 
 PASSWORD = "chat-redis-dev"
@@ -56,10 +56,5 @@ def test_a_refused_login_names_where_the_password_came_from_and_the_setting_that
 def test_a_database_password_in_a_secret_file_backs_up_and_restores(shape: tuple[Path, dict[str, str]]) -> None:
     project, env = shape
     inv(project, env, "up", "-s", "database")
-    psql = ["exec", "-T", "database", "psql", "-U", "chat", "-d", "chat", "-c"]
-    compose(project, env, *psql, "create table messages (id int); insert into messages select generate_series(1, 9)")
-    inv(project, env, "db.backup", "--name", "before")
-    compose(project, env, *psql, "delete from messages")
-    restored = inv(project, env, "db.restore", "--yes", "--file", "before")
-    assert "chat-db-dev" not in restored.stdout + restored.stderr
-    assert " 9\n" in compose(project, env, *psql, "select count(*) from messages")
+    said = restore_round_trip(project, env, psql_in(project, env, "database", "chat", "chat"), rows=9)
+    assert "chat-db-dev" not in said
