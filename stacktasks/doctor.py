@@ -89,8 +89,8 @@ def check_compose_files(project: Project) -> Check:
 
 def check_env_files(project: Project) -> list[Check]:
     """Each configured env file, and each one the compose files declare (compose fails without it)."""
-    from .envfiles import parse_env_file
-    from .envsetup import env_file_pairs
+    from .env.files import parse_env_file
+    from .env.setup import env_file_pairs
 
     loaded = {env_file.path: env_file for env_file in project.env.files}
     checks = []
@@ -124,7 +124,7 @@ def check_roles(project: Project) -> list[Check]:
 
 def check_ports(project: Project) -> Check:
     """Host ports the stack publishes that something else already holds (up would fail on them)."""
-    from .ports import listed, taken_ports, taken_ports_hint
+    from .engine.ports import listed, taken_ports, taken_ports_hint
 
     try:
         taken, free = taken_ports(project)
@@ -165,7 +165,7 @@ def _free_bytes(project: Project, root: str) -> int | None:
             pass
     if not project.has_compose_files():
         return None
-    from .engine_host import free_disk, probe_image
+    from .engine.machine import free_disk, probe_image
 
     image = probe_image(project)
     return free_disk(project, image, root) if image else None
@@ -214,7 +214,7 @@ def check_routes(project: Project) -> list[Check]:
     """How this machine reaches each running data service, the way the db and redis tasks do
     (the same service and port): which way was chosen, and why."""
     from .db.target import postgres_port
-    from .redis_target import named_redis
+    from .redis.target import named_redis
 
     compose, running = project.compose(), project.compose().running_services()
     checks = target_checks(project)
@@ -238,7 +238,7 @@ def target_checks(project: Project) -> list[Check]:
     """Which of the env files' URL and the stack's service the db and redis tasks use, by the one
     rule (placement.py), said where there is a URL to choose against; a conflict fails here."""
     from .db.target import choose_database
-    from .redis_target import choose_redis
+    from .redis.target import choose_redis
 
     def db_placement() -> Placement | None:
         _, url_target, placement = choose_database(project)

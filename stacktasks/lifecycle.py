@@ -24,7 +24,7 @@ def wait_wanted(project: Project, services: Sequence[str]) -> bool:
 
 
 def bring_up(project: Project, services: Sequence[str], *, build: bool, wait: bool, timeout: int) -> None:
-    from .ports import require_free_ports
+    from .engine.ports import require_free_ports
 
     compose = project.compose()
     require_free_ports(project, services)  # compose would leave containers half-made, and say less

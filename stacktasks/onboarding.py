@@ -121,7 +121,7 @@ def _stopped(step: str, error: StackError) -> StackError:
 
 def onboard_project(project: Project, *, build: bool, seed: bool) -> OnboardReport | None:
     """Every step in order; the first failure stops it, saying what to do. None under dry-run."""
-    from .envsetup import init_env_files
+    from .env.setup import init_env_files
 
     if project.settings.is_protected:  # on other stages onboarding asks nothing: it destroys nothing
         project.confirm(f"onboard stage {project.settings.stage}: build and start the stack")

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .engine import WILDCARD_BINDS
+from .engine.context import WILDCARD_BINDS
 from .errors import USAGE, StackError
 
 if TYPE_CHECKING:

@@ -20,13 +20,13 @@ from .roles import ROLE_NAMES, RoleName, Roles, configured_roles, resolve_roles
 from .settings import Settings
 
 if TYPE_CHECKING:
-    from .compose import Compose
-    from .compose_model import ComposeModel
-    from .engine import Engine
-    from .envfiles import LoadedEnv
+    from .compose.client import Compose
+    from .compose.model import ComposeModel
+    from .engine.context import Engine
+    from .env.files import LoadedEnv
     from .runner import Runner
 
-from .compose_files import COMPOSE_FILE_NAMES
+from .compose.files import COMPOSE_FILE_NAMES
 
 
 class Project:
@@ -72,13 +72,13 @@ class Project:
 
     @functools.cached_property
     def env(self) -> LoadedEnv:
-        from .envfiles import load_env_files
+        from .env.files import load_env_files
 
         return load_env_files(self.settings.env_file_paths())
 
     @functools.cached_property
     def runner(self) -> Runner:
-        from .engine import child_environment
+        from .engine.context import child_environment
         from .runner import Runner
 
         if not self.settings.directory.is_dir():
@@ -99,8 +99,8 @@ class Project:
 
     @functools.cached_property
     def engine(self) -> Engine:
-        """The container engine every docker and compose call goes to (see engine.py)."""
-        from .engine import current_engine
+        """The container engine every docker and compose call goes to (see engine/context.py)."""
+        from .engine.context import current_engine
 
         settings = self.settings
         source = "the docker_context setting" if settings.docker_context else f"stage_contexts (stage {settings.stage})"
@@ -108,7 +108,7 @@ class Project:
 
     @functools.cached_property
     def _compose(self) -> Compose:
-        from .compose import Compose, detect_compose
+        from .compose.client import Compose, detect_compose
 
         version = detect_compose(self.settings.compose_command, self.runner)
         self._connect_engine()
@@ -120,7 +120,7 @@ class Project:
         engine = self.engine
         if engine.scheme != "ssh":
             return
-        from .relay import SshTunnel
+        from .engine.relay import SshTunnel
 
         tunnel = SshTunnel(self.runner, engine.endpoint)
         try:
@@ -216,7 +216,7 @@ class Project:
 
     def test_compose(self) -> Compose:
         """A compose client for the dedicated test stack (app.test_compose_files)."""
-        from .compose import Compose
+        from .compose.client import Compose
 
         base = self.compose()
         name = base.project_name or self.model().name or self.settings.directory.name
@@ -230,9 +230,9 @@ class Project:
         )
 
     def relay(self, service: str, port: int, socket_name: str) -> Path | None:
-        """A private socket here joined to ``port`` inside ``service`` through the engine (relay.py),
+        """A private socket here joined to ``port`` inside ``service`` through the engine (engine/relay.py),
         opened once per invocation and closed with it (``close``); None while it is not running."""
-        from .relay import Relay, service_relay
+        from .engine.relay import Relay, service_relay
 
         relays: dict[tuple[str, int], Relay] = self.__dict__.setdefault("_relays", {})
         if (service, port) not in relays:

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, cast
 
-from .compose_model import ComposeModel
+from .compose.model import ComposeModel
 from .settings import Settings, is_default
 
 RoleName = Literal["app", "db", "redis", "front"]

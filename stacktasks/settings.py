@@ -90,7 +90,7 @@ class RedisSettings:
     url_env: str = "REDIS_URL"
     ratelimit_patterns: list[str] = field(default_factory=lambda: ["ratelimit:*"])
     target: str = "auto"  # where REDIS_URL and the redis service differ: "service" or "url" (placement.py)
-    password_file: str | None = None  # a file on this machine holding the password (redis_password.py)
+    password_file: str | None = None  # a file on this machine holding the password (redis/password.py)
 
 
 @dataclass(frozen=True)

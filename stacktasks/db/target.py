@@ -13,8 +13,8 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
+from ..env.secrets import file_convention
 from ..errors import StackError, first_line
-from ..secretfiles import file_convention
 
 if TYPE_CHECKING:
     from ..placement import Placement
@@ -97,7 +97,7 @@ def parse_database_url(url: str, variable: str) -> DbTarget:
     import psycopg
     from psycopg.conninfo import conninfo_to_dict
 
-    from ..envfiles import refuse_unencoded_userinfo
+    from ..env.files import refuse_unencoded_userinfo
 
     parts = urlsplit(url)
     scheme = parts.scheme.split("+")[0]
@@ -268,7 +268,7 @@ def postgres_port(environment: dict[str, str]) -> int:
 
 def _reach(project: Project, service: str, port: int) -> tuple[str, int] | None:
     """How psycopg here reaches the service (said under --dry too): an address, else a relay
-    through the engine (relay.py), a socket directory libpq takes as its host."""
+    through the engine (engine/relay.py), a socket directory libpq takes as its host."""
     route = project.compose().route(service, port)
     project.runner.note_once(f"route: {route.how}")
     if route.address is not None or project.runner.dry:

@@ -1,6 +1,6 @@
 """The client tools (pg_dump, pg_restore, psql): where they run and the argv that runs them.
 
-In the db service (``compose exec``, built by compose.py: client and server versions always
+In the db service (``compose exec``, built by compose/client.py: client and server versions always
 match), on this host, or in a throwaway container of the server's major version.
 """
 
@@ -18,7 +18,7 @@ from ..errors import StackError
 from .target import DbTarget
 
 if TYPE_CHECKING:
-    from ..compose import Compose
+    from ..compose.client import Compose
     from ..project import Project
     from ..runner import Runner
     from .loadrole import LoadRole

@@ -18,7 +18,7 @@ def init(project: Project, force: bool = False) -> None:
     Empty secret values (*_SECRET, *_KEY, *_PASSWORD…) get generated secrets. Existing files are
     never overwritten without --force.
     """
-    from ..envsetup import init_env_files, require_examples
+    from ..env.setup import init_env_files, require_examples
     from ..errors import StackError
 
     # Settings only: the env files are what is being made, so they are not loaded first.
@@ -43,7 +43,7 @@ def init(project: Project, force: bool = False) -> None:
 @stack_task()
 def check(project: Project) -> None:
     """Compare each env file with its example: keys missing (an error), extra or left empty."""
-    from ..envsetup import compare_env_files
+    from ..env.setup import compare_env_files
     from ..errors import StackError
 
     comparisons = compare_env_files(project.settings)
@@ -75,7 +75,7 @@ def check(project: Project) -> None:
 @stack_task()
 def show(project: Project) -> None:
     """Print every value the env files define, where it came from, secrets masked."""
-    from ..envsetup import resolved_values, why_no_values
+    from ..env.setup import resolved_values, why_no_values
 
     rows = resolved_values(project.env)
     if not rows:

@@ -31,7 +31,7 @@ def flush_ratelimits(
     project: Project, pattern: list[str] | None = None, dry_run: bool = False, yes: bool = False
 ) -> None:
     """Delete the rate-limit keys: SCAN + UNLINK in pipelined batches, never KEYS; any key bytes."""
-    from ..redisops import flush_ratelimits as flush
+    from ..redis.flush import flush_ratelimits as flush
 
     meter = _Meter("deleted") if _on_terminal() else None
     report = flush(project, list(pattern or []), count_only=dry_run, progress=meter)
@@ -47,7 +47,7 @@ def flush_ratelimits(
 @stack_task(help={"yes": "confirm without asking (for scripts)"})
 def flush(project: Project, yes: bool = False) -> None:
     """Empty the configured logical database (FLUSHDB ASYNC); other databases are untouched. Asks first."""
-    from ..redisops import flush_logical_database
+    from ..redis.flush import flush_logical_database
 
     target = flush_logical_database(project)
     if not project.dry:
@@ -57,8 +57,8 @@ def flush(project: Project, yes: bool = False) -> None:
 @stack_task(help={"pattern": "the key pattern, e.g. 'session:*'"})
 def count(project: Project, pattern: str) -> None:
     """Count the keys matching a pattern (SCAN, never KEYS) and show a few of them."""
-    from ..redis_target import resolve_redis
-    from ..redisops import count_patterns
+    from ..redis.flush import count_patterns
+    from ..redis.target import resolve_redis
 
     _print_counts(count_patterns(project, resolve_redis(project), [pattern]), "")
 
@@ -66,7 +66,7 @@ def count(project: Project, pattern: str) -> None:
 @stack_task(help={"args": "a command for redis-cli (or give it after --); none: interactive"})
 def cli(project: Project, args: str = "") -> None:
     """Open redis-cli on the configured database (in the redis service when there is one)."""
-    from ..redisops import open_cli
+    from ..redis.flush import open_cli
 
     open_cli(project, args)
 

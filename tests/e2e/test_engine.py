@@ -38,7 +38,7 @@ def monkeypatch_module() -> Iterator[pytest.MonkeyPatch]:
 
 
 def test_the_services_own_redis_passes_and_another_on_this_host_is_refused(demo: Project) -> None:
-    from stacktasks.redis_target import connect, prove_same_redis, resolve_redis
+    from stacktasks.redis.target import connect, prove_same_redis, resolve_redis
 
     target = resolve_redis(demo)
     assert target.service == "redis" and target.port == int(PORTS["REDIS_PORT"])

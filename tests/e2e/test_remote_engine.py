@@ -4,7 +4,7 @@ The engine is a second dockerd in its own network namespace (scripts/remote-engi
 10.203.0.2 four ways: ``DOCKER_HOST=tcp://…``, ``DOCKER_HOST=ssh://root@…``, a ``docker context``
 of the tcp endpoint chosen by ``DOCKER_CONTEXT``, and one of the ssh endpoint given as the
 ``docker_context`` setting. The demo publishes its ports on the engine machine's 127.0.0.1,
-which this machine cannot reach, so PostgreSQL is reached through the engine (relay.py) and Redis
+which this machine cannot reach, so PostgreSQL is reached through the engine (engine/relay.py) and Redis
 is worked on inside its service. Every `inv` here records where it connected (audit/), and the
 last test of each transport says that none of it went to loopback or to a bridge address.
 The tests share one stack per transport and run in file order.

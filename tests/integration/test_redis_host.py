@@ -254,7 +254,7 @@ def test_cli_runs_a_redis_cli_command_on_the_configured_database(
 def test_without_hiredis_redis_pys_own_encoding_deletes_the_same_keys(
     server: tuple[redis.Redis, redis.Redis],
 ) -> None:
-    from stacktasks.redisops import redis_py_packer, unlink_matching
+    from stacktasks.redis.flush import redis_py_packer, unlink_matching
 
     main, _ = server
     fill(main, [*AWKWARD_MATCHING, *NOT_MATCHING, *(f"ratelimit:{i}".encode() for i in range(20_000))])

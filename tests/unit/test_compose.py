@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from stacktasks.compose import Compose, ComposeModel, ComposeVersion, parse_version
+from stacktasks.compose.client import Compose, ComposeModel, ComposeVersion, parse_version
 from stacktasks.errors import StackError
 from stacktasks.runner import Runner
 from stacktasks.settings import Settings, resolve
@@ -122,7 +122,7 @@ def test_default_services_leave_out_inactive_profiles() -> None:
 
 
 def test_a_per_stage_overlay_applies_only_where_it_exists(tmp_path: Path) -> None:
-    from stacktasks.compose_files import stage_files
+    from stacktasks.compose.files import stage_files
 
     (tmp_path / "docker-compose.prod.yml").write_text("services: {}\n")
     settings = Settings(root=tmp_path, compose_files=["docker-compose.yml", "docker-compose.{stage}.yml"])

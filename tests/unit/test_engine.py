@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from stacktasks.compose import Compose, ComposeVersion
-from stacktasks.engine import Engine, child_environment
+from stacktasks.compose.client import Compose, ComposeVersion
+from stacktasks.engine.context import Engine, child_environment
+from stacktasks.engine.relay import SshTunnel
 from stacktasks.errors import StackError
-from stacktasks.relay import SshTunnel
 from stacktasks.runner import Runner
 from stacktasks.settings import Settings, resolve
 from tests.recording import RecordingRunner

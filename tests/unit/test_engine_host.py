@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from stacktasks.engine_host import holds, parse_proc_net_tcp
+from stacktasks.engine.machine import holds, parse_proc_net_tcp
 
 PROC_NET_TCP = """\
   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode

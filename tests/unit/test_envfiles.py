@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from stacktasks.envfiles import Masker, load_env_files
+from stacktasks.env.files import Masker, load_env_files
 from stacktasks.errors import StackError
 
 
@@ -102,7 +102,7 @@ def test_a_secret_looking_value_is_masked_wherever_it_appears() -> None:
     ],
 )
 def test_everything_between_the_scheme_and_the_last_at_sign_is_masked(url: str) -> None:
-    from stacktasks.envfiles import Masker
+    from stacktasks.env.files import Masker
 
     shown = Masker()(f"DATABASE_URL is {url} here")
     assert "Secret" not in shown and "ss#" not in shown and "Se/" not in shown and "rd-Zq9" not in shown
@@ -110,7 +110,7 @@ def test_everything_between_the_scheme_and_the_last_at_sign_is_masked(url: str) 
 
 
 def test_a_password_given_as_a_query_parameter_is_masked() -> None:
-    from stacktasks.envfiles import Masker
+    from stacktasks.env.files import Masker
 
     assert Masker()("postgresql://app@db/app?sslmode=require&password=Hunter2-Zq") == (
         "postgresql://app@db/app?sslmode=require&password=***"
@@ -119,20 +119,20 @@ def test_a_password_given_as_a_query_parameter_is_masked() -> None:
 
 @pytest.mark.parametrize("key", ["DB_PW", "REDIS_PW", "PW", "SMTP_PWD"])
 def test_short_password_key_names_count_as_secrets(key: str) -> None:
-    from stacktasks.envfiles import is_secret_key
+    from stacktasks.env.files import is_secret_key
 
     assert is_secret_key(key)
 
 
 @pytest.mark.parametrize("key", ["PWD", "OLDPWD"])
 def test_the_shells_working_directory_is_no_secret(key: str) -> None:
-    from stacktasks.envfiles import is_secret_key
+    from stacktasks.env.files import is_secret_key
 
     assert not is_secret_key(key)
 
 
 def test_what_a_file_convention_holds_is_masked_as_a_word_even_when_short() -> None:
-    from stacktasks.envfiles import Masker
+    from stacktasks.env.files import Masker
 
     masker = Masker()
     masker.add("admin", always=True)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from stacktasks.envfiles import load_env_files
-from stacktasks.envsetup import compare_env_files, init_env_files, render_from_example, resolved_values
+from stacktasks.env.files import load_env_files
+from stacktasks.env.setup import compare_env_files, init_env_files, render_from_example, resolved_values
 from stacktasks.settings import Settings
 
 EXAMPLE = "# comment kept\nDJANGO_SECRET_KEY=\nDB_PASSWORD=''\nAPI_KEY=given-in-example\nDEBUG=1\nEMPTY_PLAIN=\n"
@@ -99,13 +99,13 @@ def test_env_files_the_compose_file_declares_are_made_from_their_sample(tmp_path
 
 @pytest.mark.parametrize("key", ["DROPBOX_APP_KEY", "DROPBOX_APP_SECRET", "TRELLO_SECRET", "PAYPAL_SECRET_KEY"])
 def test_an_app_secret_prefixed_by_anything_but_the_stack_is_a_providers_and_never_made_up(key: str) -> None:
-    from stacktasks.envsetup import owned_secret
+    from stacktasks.env.setup import owned_secret
 
     assert not owned_secret(key, compose_text=f"DROPBOX: ${{{key}}}", own=frozenset({"CHAT", "DATABASE"}))
 
 
 @pytest.mark.parametrize("key", ["SECRET_KEY", "JWT_SECRET", "DJANGO_SECRET_KEY", "CHAT_SECRET_KEY"])
 def test_an_app_secret_with_no_prefix_or_the_stacks_own_is_made_up(key: str) -> None:
-    from stacktasks.envsetup import owned_secret
+    from stacktasks.env.setup import owned_secret
 
     assert owned_secret(key, own=frozenset({"CHAT", "DATABASE"}))

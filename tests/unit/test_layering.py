@@ -90,10 +90,10 @@ COMPOSE_VERBS = re.compile(
 )
 
 
-def test_compose_argv_is_built_only_in_compose_py() -> None:
+def test_compose_argv_is_built_only_in_the_compose_client() -> None:
     offenders = []
     for path in PACKAGE.rglob("*.py"):
-        if path.name == "compose.py":
+        if path.relative_to(PACKAGE) == Path("compose", "client.py"):
             continue
         text = path.read_text()
         if COMPOSE_VERBS.search(text) or '"exec", "-T"' in text or "compose_base" in text:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from stacktasks.ports import locate_port
+from stacktasks.engine.ports import locate_port
 
 COMPOSE = """\
 services:
@@ -33,18 +33,18 @@ def test_a_literal_port_names_its_line(tmp_path: Path) -> None:
 
 
 def test_a_free_port_is_proposed_ten_thousand_above_the_taken_one() -> None:
-    from stacktasks.ports import free_port
+    from stacktasks.engine.ports import free_port
 
     assert free_port(5432, lambda port: True) == 15432
 
 
 def test_where_that_is_taken_too_the_next_free_port_above_it_is_proposed() -> None:
-    from stacktasks.ports import free_port
+    from stacktasks.engine.ports import free_port
 
     assert free_port(5432, lambda port: port not in (15432, 15433)) == 15434
 
 
 def test_a_port_too_high_to_move_up_ten_thousand_is_moved_from_twenty_thousand() -> None:
-    from stacktasks.ports import free_port
+    from stacktasks.engine.ports import free_port
 
     assert free_port(60000, lambda port: True) == 20000

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from stacktasks.compose import Compose, ComposeVersion
+from stacktasks.compose.client import Compose, ComposeVersion
 from stacktasks.errors import StackError
-from stacktasks.redisops import parse_redis_url, pattern_bytes, show_key
+from stacktasks.redis.flush import parse_redis_url, pattern_bytes, show_key
 from stacktasks.runner import Runner
 from stacktasks.settings import Settings
 from tests.recording import RecordingRunner
@@ -64,7 +64,7 @@ def test_compose_v1_refuses_rather_than_put_a_secret_in_argv() -> None:
 
 
 def test_flushing_a_protected_stage_without_yes_runs_nothing(tmp_path: Path, recorder: RecordingRunner) -> None:
-    from stacktasks.redisops import flush_ratelimits
+    from stacktasks.redis.flush import flush_ratelimits
 
     recorder.answer("ps", "--services", stdout="redis\n")  # running, no published port: work inside it
     project = project_on(tmp_path, recorder, pyproject='[tool.stacktasks]\nstage = "prod"\n')
@@ -74,7 +74,7 @@ def test_flushing_a_protected_stage_without_yes_runs_nothing(tmp_path: Path, rec
 
 
 def test_flushdb_inside_the_service_passes_the_password_by_name(tmp_path: Path, recorder: RecordingRunner) -> None:
-    from stacktasks.redisops import flush_logical_database
+    from stacktasks.redis.flush import flush_logical_database
 
     (tmp_path / ".env").write_text("REDIS_URL=redis://:Very-Secret-9@redis:6379/2\n")
     recorder.answer("ps", "--services", stdout="redis\n")

@@ -8,7 +8,7 @@ import socket
 import subprocess
 from pathlib import Path
 
-from stacktasks.relay import GO, Relay, private_directory
+from stacktasks.engine.relay import GO, Relay, private_directory
 from stacktasks.runner import Runner
 from tests.helpers import wait_until
 

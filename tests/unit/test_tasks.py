@@ -70,7 +70,7 @@ def test_listing_tasks_imports_none_of_the_project_machinery() -> None:
         "import sys; from stacktasks import collection; collection(); "
         "heavy = {'docker', 'psycopg', 'redis', 'dotenv', 'tomllib'}; "
         "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy or m in "
-        "{'stacktasks.compose', 'stacktasks.project', 'stacktasks.envfiles', 'stacktasks.settings'}))"
+        "{'stacktasks.compose.client', 'stacktasks.project', 'stacktasks.env.files', 'stacktasks.settings'}))"
     )
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"

@@ -8,10 +8,10 @@ import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .settings import Settings
+from ..settings import Settings
 
 if TYPE_CHECKING:
-    from .compose import Compose
+    from .client import Compose
 
 UNSET = re.compile(r'The \\?"(\w+)\\?" variable is not set')
 EXAMPLE_SUFFIXES = (".example", ".sample", ".template", ".dist")
@@ -34,7 +34,7 @@ def check_config(compose: Compose, result: subprocess.CompletedProcess[str]) -> 
 def raise_config_problem(compose: Compose, failed: Exception) -> None:
     """After a compose command failed: where the files themselves are what compose refuses, say
     so with a hint (one ``config`` call, on the failure path only); else return."""
-    from .errors import ChildFailed
+    from ..errors import ChildFailed
 
     compose.raise_yaml_problem()
     if not isinstance(failed, ChildFailed) or failed.returncode <= 0:
@@ -51,7 +51,7 @@ def unset_variables(stderr: str) -> list[str]:
 def unset_variables_note(settings: Settings, unset: list[str]) -> str:
     """The variables compose left blank and, where one file here defines most of them (a
     variables file the stack's README passes with ``--env-file``), the setting that reads it."""
-    from .envfiles import parse_env_file
+    from ..env.files import parse_env_file
 
     shown = ", ".join(unset[:6]) + (f" and {len(unset) - 6} more" if len(unset) > 6 else "")
     said = f"compose warns that {len(unset)} variable(s) are not set, so it uses blanks: {shown}"

@@ -1,6 +1,6 @@
 """The redis namespace's flows: flush by pattern, count, FLUSHDB, redis-cli.
 
-Where Redis is lives in ``redis_target.py``; the SCAN + UNLINK engine in ``redis_scan.py``.
+Where Redis is lives in ``target.py``; the SCAN + UNLINK engine in ``scan.py``.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from .errors import StackError
-from .redis_scan import (
+from ..errors import StackError
+from .scan import (
     SCAN_COUNT,
     auth_env,
     auth_names,
@@ -23,12 +23,12 @@ from .redis_scan import (
     show_key,
     unlink_matching,
 )
-from .redis_target import RedisTarget, connect, parse_redis_url, prove_same_redis, resolve_redis
+from .target import RedisTarget, connect, parse_redis_url, prove_same_redis, resolve_redis
 
 if TYPE_CHECKING:
     import redis
 
-    from .project import Project
+    from ..project import Project
 
 __all__ = ["parse_redis_url", "pattern_bytes", "redis_py_packer", "show_key", "unlink_matching"]
 
@@ -140,7 +140,7 @@ def flush_ratelimits(
 ) -> FlushReport:
     """Delete the keys matching ``patterns`` (default: redis.ratelimit_patterns); with
     ``count_only`` or under dry-run, count them and show a few instead."""
-    from .errors import USAGE
+    from ..errors import USAGE
 
     target = target_for(project, planning=project.dry)
     patterns = patterns or list(project.settings.redis.ratelimit_patterns)
@@ -184,7 +184,7 @@ def open_cli(project: Project, args: str) -> None:
     """redis-cli on the target, interactive when a person is at the terminal and gave no command."""
     import shlex
 
-    from .project import interactive_terminal
+    from ..project import interactive_terminal
 
     target = resolve_redis(project)
     extra = shlex.split(args) + project.extra_args

@@ -16,16 +16,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from .compose_files import COMPOSE_FILE_NAMES as COMPOSE_FILE_NAMES  # re-exported
-from .compose_files import compose_file_paths, raise_file_problems, raise_missing_files, stage_files
-from .compose_model import ComposeModel as ComposeModel  # re-exported: the model compose reads
-from .compose_warnings import check_config, raise_config_problem
-from .errors import FAILED, MISSING_TOOL, StackError
-from .runner import Runner
-from .settings import Settings
+from ..errors import FAILED, MISSING_TOOL, StackError
+from ..runner import Runner
+from ..settings import Settings
+from .files import COMPOSE_FILE_NAMES as COMPOSE_FILE_NAMES  # re-exported
+from .files import compose_file_paths, raise_file_problems, raise_missing_files, stage_files
+from .model import ComposeModel as ComposeModel  # re-exported: the model compose reads
+from .warnings import check_config, raise_config_problem
 
 if TYPE_CHECKING:
-    from .engine import Engine
+    from ..engine.context import Engine
 
 CANDIDATES: tuple[tuple[str, ...], ...] = (("docker", "compose"), ("docker-compose",))
 
@@ -199,12 +199,12 @@ class Compose:
     def route(self, service: str, container_port: int, *, published_only: bool = False) -> Route:
         """How this machine reaches ``service``'s ``container_port``, and why that way.
 
-        The published port (``compose port``) as the engine's place allows (engine.py: loopback for
+        The published port (``compose port``) as the engine's place allows (engine/context.py: loopback for
         a local engine, the engine's host for a tcp one, nothing for ssh); else, unless
         ``published_only``, the container's own address, which only a local Linux engine offers;
         else no address: the caller works through the engine (a relay, or inside the service).
         """
-        from .engine import Engine
+        from ..engine.context import Engine
 
         engine = self.engine() if self.engine else Engine("unix:///var/run/docker.sock", None, "default")
         result = self.runner.capture(self.port_argv(service, container_port), check=False)

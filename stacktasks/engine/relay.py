@@ -25,13 +25,13 @@ import threading
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
-from .engine import WILDCARD_BINDS
-from .errors import StackError
-from .runner import format_argv
+from ..errors import StackError
+from ..runner import format_argv
+from .context import WILDCARD_BINDS
 
 if TYPE_CHECKING:
-    from .compose import Compose
-    from .runner import Child, Runner
+    from ..compose.client import Compose
+    from ..runner import Child, Runner
 
 #: The first of these the image has joins stdin and stdout to 127.0.0.1:PORT inside the container,
 #: once a first line ("go") arrives: a relay keeps one started ahead, so a connection does not wait

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from .errors import USAGE, StackError
-from .settings import Settings, with_stage
+from ..errors import USAGE, StackError
+from ..settings import Settings, with_stage
 
 COMPOSE_FILE_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml")
 #: What compose reads beside the compose file unasked (the first of them there, whatever the main file's name).
@@ -88,7 +88,7 @@ def raise_missing_files(settings: Settings, files: Sequence[Path]) -> None:
 
 def raise_missing_env_files(settings: Settings, env: Mapping[str, str]) -> None:
     """An ``env_file:`` that is not there stops compose itself: say how to make it."""
-    from .envsetup import declared_env_files, example_for
+    from ..env.setup import declared_env_files, example_for
 
     for path in declared_env_files(settings, env):
         if not path.exists():

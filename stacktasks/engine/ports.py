@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .project import Project
+    from ..project import Project
 
 
 @dataclass(frozen=True)
@@ -93,7 +93,7 @@ def _ports_with(project: Project, service: str, taken: set[int], is_free: Callab
 
 def override_file(project: Project) -> tuple[str, str]:
     """The override file compose reads for this project, and what else it takes to be read."""
-    from .compose_files import OVERRIDE_NAMES
+    from ..compose.files import OVERRIDE_NAMES
 
     settings = project.settings
     directory = settings.directory
@@ -129,7 +129,7 @@ def port_is_taken(host_ip: str, port: int) -> bool:
 def taken_ports(project: Project, services: Sequence[str] = ()) -> tuple[list[TakenPort], int]:
     """Ports the services about to start (default: what `up` starts) would publish that are taken,
     and how many were free. Services already running hold their own ports: skipped. On a remote
-    engine the engine's machine is looked at (engine_host.py); a StackError when it cannot be."""
+    engine the engine's machine is looked at (machine.py); a StackError when it cannot be."""
     compose = project.compose()
     model = project.model()
     running = compose.running_services()
@@ -149,8 +149,8 @@ def taken_ports(project: Project, services: Sequence[str] = ()) -> tuple[list[Ta
 
 
 def _engine_machine_test(project: Project) -> Callable[[str, int], bool]:
-    from .engine_host import holds, listening_ports, probe_image
-    from .errors import StackError
+    from ..errors import StackError
+    from .machine import holds, listening_ports, probe_image
 
     image = probe_image(project)
     listeners = listening_ports(project, image) if image else None
@@ -184,7 +184,7 @@ def locate_port(files: Sequence[Path], port: int, values: Mapping[str, str] | No
 
 def require_free_ports(project: Project, services: Sequence[str] = ()) -> None:
     """Refuse to start with a taken port; under dry-run, say that the real run would stop here."""
-    from .errors import StackError
+    from ..errors import StackError
 
     try:
         taken, _ = taken_ports(project, services)

@@ -2,7 +2,7 @@
 
 The URL usually names the compose service (``redis://redis:6379/0``), which this host cannot
 resolve: it is translated to the service's published port. Where the service publishes none,
-the work runs inside its container instead (``redis_scan.py``).
+the work runs inside its container instead (``scan.py``).
 """
 
 from __future__ import annotations
@@ -12,13 +12,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from .errors import StackError
+from ..errors import StackError
 
 if TYPE_CHECKING:
     import redis
 
-    from .placement import Placement
-    from .project import Project
+    from ..placement import Placement
+    from ..project import Project
 
 DEFAULT_PORT = 6379
 CONNECT_TIMEOUT = 5
@@ -39,7 +39,7 @@ class RedisTarget:
     in_service: bool = False  # no published port: the work runs inside the container
     source: str = "REDIS_URL"
     socket: str | None = None  # a unix socket's path (unix://)
-    password_from: str = ""  # where the password came from, or where it was looked for (redis_password.py)
+    password_from: str = ""  # where the password came from, or where it was looked for (password.py)
 
     def display(self) -> str:
         scheme = "rediss" if self.tls else "redis"
@@ -66,7 +66,7 @@ def parse_redis_url(url: str, source: str) -> RedisTarget:
     scheme = urlsplit(url).scheme
     if scheme not in ("redis", "rediss", "unix"):
         raise StackError(f"{source} is not a Redis URL (scheme {scheme or 'missing'}; redis://, rediss:// or unix://)")
-    from .envfiles import refuse_unencoded_userinfo
+    from ..env.files import refuse_unencoded_userinfo
 
     refuse_unencoded_userinfo(url, source)
     path = urlsplit(url).path.strip("/") if scheme != "unix" else ""
@@ -104,7 +104,7 @@ def choose_redis(project: Project) -> tuple[RedisTarget, Placement | None]:
     where it names something else nothing is guessed. Not yet reached or checked."""
     from dataclasses import replace
 
-    from .placement import UrlAim, place
+    from ..placement import UrlAim, place
 
     settings = project.settings.redis
     url = project.env.values.get(settings.url_env)
@@ -139,7 +139,7 @@ def resolve_redis(project: Project, *, planning: bool = False) -> RedisTarget:
     """
     from dataclasses import replace
 
-    from .redis_password import configured_password, service_password
+    from .password import configured_password, service_password
 
     target = named_redis(project)
     if configured := configured_password(project):
@@ -169,7 +169,7 @@ def connect(target: RedisTarget, mask: Callable[[str], str] = lambda text: text)
     from redis.backoff import NoBackoff
     from redis.retry import Retry
 
-    from .redis_password import refused_login, refused_login_hint
+    from .password import refused_login, refused_login_hint
 
     # Bounded: no step of ours takes the server long, and redis-py's own retries would multiply a
     # TLS handshake that never completes (rediss:// against a plain server) into minutes of silence.
@@ -207,7 +207,7 @@ def prove_same_redis(project: Project, target: RedisTarget, client: redis.Redis)
     ``run_id`` read inside the service and over the connection must agree."""
     if not target.service or target.in_service or project.dry:
         return
-    from .redis_scan import auth_env, auth_names
+    from .scan import auth_env, auth_names
 
     command = ["redis-cli", "--no-auth-warning", "INFO", "server"]
     argv = project.compose().exec_argv(target.service, command, pass_env=auth_names(target))

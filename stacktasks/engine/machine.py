@@ -12,10 +12,10 @@ from __future__ import annotations
 import ipaddress
 from typing import TYPE_CHECKING
 
-from .engine import WILDCARD_BINDS
+from .context import WILDCARD_BINDS
 
 if TYPE_CHECKING:
-    from .project import Project
+    from ..project import Project
 
 LISTEN = "0A"  # the TCP state /proc/net/tcp gives a listening socket
 THROWAWAY = ("docker", "run", "--rm")  # a container that goes when its command ends

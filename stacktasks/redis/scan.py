@@ -12,14 +12,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, cast
 
-from .errors import StackError
-from .redis_password import refused_login, refused_login_hint
+from ..errors import StackError
+from .password import refused_login, refused_login_hint
 
 if TYPE_CHECKING:
     import redis
 
-    from .project import Project
-    from .redis_target import RedisTarget
+    from ..project import Project
+    from .target import RedisTarget
 
 #: SCAN's COUNT hint: buckets visited per step. At 5,000 a step (SCAN, then UNLINK of what it
 #: found) holds the server for a few milliseconds and 2M keys take ~400 steps; 10,000 was no

@@ -14,10 +14,10 @@ import shlex
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from .secretfiles import file_convention, read_host_file, read_service_file
+from ..env.secrets import file_convention, read_host_file, read_service_file
 
 if TYPE_CHECKING:
-    from .project import Project
+    from ..project import Project
 
 VARIABLE = re.compile(r"^\$(?:\{(\w+)\}|(\w+))$")
 READ_FILE = re.compile(r"^(?:\$\(\s*(?:cat\s+(?:--\s+)?|<\s*)([^()\s;|&]+)\s*\)|`\s*cat\s+(?:--\s+)?([^`\s;|&]+)\s*`)$")

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
-    from .runner import Runner
+    from ..runner import Runner
 
 
 #: The addresses a port bound to every address is published on (what `compose port` may print).
@@ -86,7 +86,7 @@ def _context_endpoint(name: str, runner: Runner) -> str:
         ["docker", "context", "inspect", "--format", "{{.Endpoints.docker.Host}}", name], check=False
     )
     if result.returncode != 0:
-        from .errors import StackError
+        from ..errors import StackError
 
         raise StackError(f"no docker context {name!r}", hint="docker context ls lists them")
     return result.stdout.strip()

@@ -11,9 +11,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .envfiles import LoadedEnv, is_secret_key, parse_env_file
-from .errors import StackError
-from .settings import Settings
+from ..errors import StackError
+from ..settings import Settings
+from .files import LoadedEnv, is_secret_key, parse_env_file
 
 
 def example_for(path: Path) -> Path | None:
@@ -40,7 +40,7 @@ def declared_env_files(settings: Settings, env: Mapping[str, str] | None = None)
     model inlines them, and cannot be read at all while one is missing)."""
     import yaml
 
-    from .compose_files import compose_file_paths
+    from ..compose.files import compose_file_paths
 
     if env is None:
         dotenv = settings.directory / ".env"
@@ -117,7 +117,7 @@ def stack_names(settings: Settings) -> frozenset[str]:
     """The stack's own names, upper-cased: its compose services and its directory's name."""
     import yaml
 
-    from .compose_files import compose_file_paths
+    from ..compose.files import compose_file_paths
 
     names = {settings.directory.name.upper()}
     for path in compose_file_paths(settings, dict(os.environ)):
@@ -159,7 +159,7 @@ def render_from_example(
 
 def compose_text(settings: Settings) -> str:
     """The compose files' text, to see which variables they pass to services."""
-    from .compose_files import compose_file_paths
+    from ..compose.files import compose_file_paths
 
     texts = []
     for path in compose_file_paths(settings, dict(os.environ)):

@@ -6,10 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .errors import StackError
+from ..errors import StackError
 
 if TYPE_CHECKING:
-    from .project import Project
+    from ..project import Project
 
 
 def file_convention(project: Project, service: str, environment: dict[str, str], name: str) -> str | None:

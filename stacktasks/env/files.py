@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import StackError
+from ..errors import StackError
 
 #: Key names whose values are secrets wherever they are printed.
 SECRET_KEY = re.compile(
