@@ -33,7 +33,9 @@ def bring_up(project: Project, services: Sequence[str], *, build: bool, wait: bo
     wait = wait and wait_wanted(project, services)
     compose.run(*compose.up_args(services, build=build, wait=wait, timeout=timeout or None))
     if wait and not compose.version.supports_wait:
-        compose.wait_healthy(services, timeout or 120)
+        from .compose.health import wait_healthy
+
+        wait_healthy(compose, services, timeout or 120)
 
 
 def rebuild(project: Project, services: Sequence[str], *, pull: bool, wait: bool) -> None:
@@ -48,6 +50,25 @@ def rebuild(project: Project, services: Sequence[str], *, pull: bool, wait: bool
     if built or not services:
         compose.run("build", "--no-cache", *(["--pull"] if pull else []), *built)
     bring_up(project, services, build=False, wait=wait, timeout=0)
+
+
+def run_in_service(
+    project: Project,
+    service: str,
+    command: list[str],
+    *,
+    env: dict[str, str] | None = None,
+    interactive: bool = False,
+) -> int:
+    """Run ``command`` in ``service``: exec when it is running, else a one-off container."""
+    compose = project.compose()
+    if service in compose.running_services():  # read under --dry too: the plan is the real one
+        argv = compose.exec_argv(service, command, env=env, interactive=interactive)
+    else:
+        project.runner.note(f"{service} is not running: using a one-off container")
+        ensure_image(project, service)
+        argv = compose.run_argv(service, command, env=env, interactive=interactive)
+    return project.runner.run(argv, check=False)
 
 
 def ensure_image(project: Project, service: str) -> None:
@@ -120,7 +141,7 @@ def run_tests(project: Project, args: str, service: str | None, *, colour: bool)
         finally:
             compose.run(*compose.down_args(volumes=True), check=False)
     else:
-        code = project.run_in_service(target, command, env=env)
+        code = run_in_service(project, target, command, env=env)
     if code:
         raise StackError(f"tests failed (exit {code})", code=code)
 

@@ -109,9 +109,10 @@ def wait_for_database(project: Project) -> None:
 
 
 def _in_app(project: Project, command: list[str], what: str) -> None:
+    from .lifecycle import run_in_service
     from .project import interactive_terminal
 
-    code = project.run_in_service(project.service("app"), command, interactive=interactive_terminal())
+    code = run_in_service(project, project.service("app"), command, interactive=interactive_terminal())
     if code:
         raise StackError(f"{what} exited with {code}", code=code)
 

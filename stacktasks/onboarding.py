@@ -172,6 +172,7 @@ def _build_and_start(project: Project, report: OnboardReport, *, build: bool) ->
 def _migrate(project: Project, report: OnboardReport) -> bool:
     """Apply migrations when the app has a migration tool; True when the database was new."""
     from .db.target import resolve_target, wait_until_ready
+    from .lifecycle import run_in_service
     from .migrations import detect_tool, migrate_command
 
     try:
@@ -182,7 +183,7 @@ def _migrate(project: Project, report: OnboardReport) -> bool:
     try:
         wait_until_ready(project, resolve_target(project), project.settings.db.wait_timeout)
         before = schema_fingerprint(project)
-        code = project.run_in_service(app, migrate_command(project.settings, []))
+        code = run_in_service(project, app, migrate_command(project.settings, []))
         if code:
             raise StackError(f"migrations exited with {code}", hint="inv db.migrate shows why", code=code)
         after = schema_fingerprint(project)
@@ -193,13 +194,15 @@ def _migrate(project: Project, report: OnboardReport) -> bool:
 
 
 def _seed(project: Project, report: OnboardReport, *, run: bool) -> None:
+    from .lifecycle import run_in_service
+
     command = project.settings.app.seed
     if not command:
         return
     if not run:
         report.steps.append(StepReport("seed", False, "skipped: the database was not new (--seed runs it)"))
         return
-    code = project.run_in_service(project.service("app"), [*project.settings.app.prefix, *command])
+    code = run_in_service(project, project.service("app"), [*project.settings.app.prefix, *command])
     if code:
         raise _stopped("the seed step", StackError(f"app.seed exited with {code}", code=code))
     report.steps.append(StepReport("seed", True, "ran on the new database"))

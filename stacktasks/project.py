@@ -194,26 +194,6 @@ class Project:
             dry=self.dry,
         )
 
-    def run_in_service(
-        self,
-        service: str,
-        command: list[str],
-        *,
-        env: dict[str, str] | None = None,
-        interactive: bool = False,
-    ) -> int:
-        """Run ``command`` in ``service``: exec when it is running, else a one-off container."""
-        compose = self.compose()
-        if service in compose.running_services():  # read under --dry too: the plan is the real one
-            argv = compose.exec_argv(service, command, env=env, interactive=interactive)
-        else:
-            from .lifecycle import ensure_image
-
-            self.runner.note(f"{service} is not running: using a one-off container")
-            ensure_image(self, service)
-            argv = compose.run_argv(service, command, env=env, interactive=interactive)
-        return self.runner.run(argv, check=False)
-
     def test_compose(self) -> Compose:
         """A compose client for the dedicated test stack (app.test_compose_files)."""
         from .compose.client import Compose

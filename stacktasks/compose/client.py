@@ -10,19 +10,18 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from ..errors import FAILED, MISSING_TOOL, StackError
+from ..errors import FAILED, MISSING_TOOL, ChildFailed, StackError
 from ..runner import Runner
 from ..settings import Settings
 from .files import COMPOSE_FILE_NAMES as COMPOSE_FILE_NAMES  # re-exported
 from .files import compose_file_paths, raise_file_problems, raise_missing_files, stage_files
 from .model import ComposeModel as ComposeModel  # re-exported: the model compose reads
-from .warnings import check_config, raise_config_problem
+from .warnings import rejected_file_hint, unset_variables, unset_variables_note
 
 if TYPE_CHECKING:
     from ..engine.context import Engine
@@ -125,7 +124,7 @@ class Compose:
         try:
             return self.runner.run(self.argv(*args), check=check)
         except StackError as error:
-            raise_config_problem(self, error)
+            self._raise_config_problem(error)
             raise
 
     def compose_file_paths(self) -> list[Path]:
@@ -136,7 +135,12 @@ class Compose:
         raise_missing_files(self.settings, self.compose_file_paths())
 
     def raise_yaml_problem(self) -> None:
-        raise_file_problems(self.settings, self.runner.env, self.compose_file_paths())
+        from ..env.setup import raise_missing_env_files
+
+        files = self.compose_file_paths()
+        raise_missing_files(self.settings, files)
+        raise_missing_env_files(self.settings, self.runner.env)
+        raise_file_problems(self.settings, self.runner.env, files)
 
     # -- reading the stack ------------------------------------------------------------------
 
@@ -160,7 +164,22 @@ class Compose:
         return self._model
 
     def _check_config(self, result: subprocess.CompletedProcess[str]) -> None:
-        self.unset_variables = check_config(self, result)
+        """Refuse a ``config`` that failed, with a hint; say once which variables compose left blank."""
+        if result.returncode != 0:
+            self.raise_yaml_problem()
+            failure = self.runner.failure(result.args, result.returncode, result.stderr)
+            failure.hint = rejected_file_hint(self.settings, result.stderr, self.version.text)
+            raise failure
+        self.unset_variables = unset_variables(result.stderr)
+        if self.unset_variables:
+            self.runner.note_once(unset_variables_note(self.settings, self.unset_variables))
+
+    def _raise_config_problem(self, failed: StackError) -> None:
+        """After a command failed: where the files are what compose refuses, say so with a hint
+        (one ``config`` call, on the failure path only); else return."""
+        self.raise_yaml_problem()
+        if isinstance(failed, ChildFailed) and failed.returncode > 0:  # not killed: compose's own refusal
+            self._check_config(self.runner.capture(self.argv("config", "--quiet"), check=False))
 
     def validate(self) -> str | None:
         """None when the compose files are valid, else compose's complaint (with file and line)."""
@@ -368,31 +387,3 @@ class Compose:
         if rmi:
             args += ["--rmi", rmi]
         return args
-
-    # -- waiting where compose cannot ---------------------------------------------------------
-
-    def wait_healthy(self, services: Sequence[str], timeout: int = 120) -> None:
-        """Poll container health: for v1, which has no `up --wait`."""
-        self.runner.note(f"wait until {' '.join(services) or 'the stack'} is healthy")
-        if self.runner.dry:
-            return
-        deadline = time.monotonic() + timeout
-        fmt = "{{.Name}} {{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{end}}"
-        while True:
-            ids = self.container_ids(services)
-            result = self.runner.capture(["docker", "inspect", "--format", fmt, *ids]) if ids else None
-            pending = []
-            for line in result.stdout.splitlines() if result else []:
-                name, status, *health = line.split()
-                if status in ("exited", "dead") or health == ["unhealthy"]:
-                    raise StackError(
-                        f"container {name.lstrip('/')} is {health[0] if health else status}",
-                        hint=f"see its logs: inv logs {name.lstrip('/')}",
-                    )
-                if status != "running" or health not in ([], ["healthy"]):
-                    pending.append(name.lstrip("/"))
-            if ids and not pending:
-                return
-            if time.monotonic() > deadline:
-                raise StackError(f"not healthy after {timeout}s: {', '.join(pending) or 'no containers'}")
-            time.sleep(1)

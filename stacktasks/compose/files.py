@@ -86,24 +86,12 @@ def raise_missing_files(settings: Settings, files: Sequence[Path]) -> None:
     raise StackError(f"no compose file in {directory} (compose.yaml, docker-compose.yml …){found}", hint=hint)
 
 
-def raise_missing_env_files(settings: Settings, env: Mapping[str, str]) -> None:
-    """An ``env_file:`` that is not there stops compose itself: say how to make it."""
-    from ..env.setup import declared_env_files, example_for
-
-    for path in declared_env_files(settings, env):
-        if not path.exists():
-            example = example_for(path)
-            hint = f"inv env.init creates it from {example.name}" if example else f"create {path}"
-            raise StackError(f"{path} is missing: the compose file's env_file needs it", hint=hint)
-
-
 def raise_file_problems(settings: Settings, env: Mapping[str, str], files: Sequence[Path]) -> None:
     """Compose reports a YAML mistake with no file name and often the wrong line: name both. A
-    missing compose file or env file is said first."""
+    missing compose file is said first (a missing env file, by env/setup.py, before this)."""
     import yaml
 
     raise_missing_files(settings, files)
-    raise_missing_env_files(settings, env)
     for path in files:
         try:
             yaml.safe_load(path.read_text(encoding="utf-8"))

@@ -4,44 +4,12 @@ interpolates as blanks, and files it rejects."""
 from __future__ import annotations
 
 import re
-import subprocess
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from ..settings import Settings
 
-if TYPE_CHECKING:
-    from .client import Compose
-
 UNSET = re.compile(r'The \\?"(\w+)\\?" variable is not set')
 EXAMPLE_SUFFIXES = (".example", ".sample", ".template", ".dist")
-
-
-def check_config(compose: Compose, result: subprocess.CompletedProcess[str]) -> list[str]:
-    """Refuse a ``config`` that failed, with a hint; say once which variables compose left blank
-    (returned)."""
-    if result.returncode != 0:
-        compose.raise_yaml_problem()
-        failure = compose.runner.failure(result.args, result.returncode, result.stderr)
-        failure.hint = rejected_file_hint(compose.settings, result.stderr, compose.version.text)
-        raise failure
-    unset = unset_variables(result.stderr)
-    if unset:
-        compose.runner.note_once(unset_variables_note(compose.settings, unset))
-    return unset
-
-
-def raise_config_problem(compose: Compose, failed: Exception) -> None:
-    """After a compose command failed: where the files themselves are what compose refuses, say
-    so with a hint (one ``config`` call, on the failure path only); else return."""
-    from ..errors import ChildFailed
-
-    compose.raise_yaml_problem()
-    if not isinstance(failed, ChildFailed) or failed.returncode <= 0:
-        return  # killed, or not compose's own refusal
-    result = compose.runner.capture(compose.argv("config", "--quiet"), check=False)
-    if result.returncode != 0:
-        check_config(compose, result)
 
 
 def unset_variables(stderr: str) -> list[str]:

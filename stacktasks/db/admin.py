@@ -15,7 +15,6 @@ from .target import DbTarget
 if TYPE_CHECKING:
     import psycopg
 
-    from ..project import Project
 
 #: Identifiers are cut at 63 bytes by the server; suffixes must survive that.
 MAX_IDENTIFIER = 63
@@ -206,29 +205,3 @@ def admin_database(target: DbTarget, maintenance_db: str) -> str:
     """Where the admin connection goes: never the database being replaced (a stack without
     POSTGRES_DB keeps its data in ``postgres``, the usual maintenance database)."""
     return maintenance_db if maintenance_db != target.dbname else "template1"
-
-
-IDENTITY_SQL = "select pg_postmaster_start_time()::text"
-
-
-def prove_same_server(project: Project, target: DbTarget, conn: psycopg.Connection[Any]) -> None:
-    """Refuse when the connection reaches another server than the stack's own db service: its
-    published port may be another Postgres's (a remote engine's port read as this machine's, or
-    another stack's). The server's start time, read inside the service and over the connection,
-    must agree."""
-    if target.kind != "service" or project.dry:
-        return
-    from .tools import choose_client
-
-    client = choose_client(project, target, None)
-    inside = project.runner.capture(
-        client.argv("psql", ["-X", "-At", "-c", IDENTITY_SQL]), check=False, extra_env=client.env()
-    )
-    row = conn.execute(IDENTITY_SQL).fetchone()
-    here = str(row[0]) if row else ""
-    if inside.returncode == 0 and inside.stdout.strip() != here:
-        raise StackError(
-            f"{target.host}:{target.port} is not the {target.service} service's PostgreSQL: another server "
-            "answers there, so nothing was changed",
-            hint="is the engine remote (DOCKER_HOST, docker context)? inv doctor shows which engine and route",
-        )

@@ -22,9 +22,10 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import USAGE, StackError
 from . import backupfiles, dumpfiles
-from .admin import connect, prove_same_server, row_counts, server_major
+from .admin import connect, row_counts, server_major
 from .exclusions import Exclusions
 from .ours import project_key, seal
+from .session import prove_same_server
 from .target import DbTarget, resolve_target
 from .tools import choose_client
 
@@ -211,20 +212,10 @@ def recover_before_backup(project: Project, target: DbTarget) -> None:
 
     Where the role cannot do that, or a restore is running now, the backup goes on as it is.
     """
-    from .admin import admin_database
-    from .swap import hold_lock, recover
+    from .session import guarded_admin
 
-    try:
-        admin = connect(target, admin_database(target, project.settings.db.maintenance_db))
-    except StackError:
-        return
-    try:
-        hold_lock(admin, target.dbname)
-        recover(admin, target.dbname, project.runner.note)
-    except StackError:
+    with contextlib.suppress(StackError), guarded_admin(project, target):
         pass
-    finally:
-        admin.close()
 
 
 def export_snapshot(conn: psycopg.Connection[Any]) -> Snapshot:

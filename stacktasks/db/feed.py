@@ -13,7 +13,7 @@ from .plaindump import PlainDumpChecker
 if TYPE_CHECKING:
     from ..project import Project
     from ..runner import Child
-    from .restore import RestorePlan
+    from .plan import RestorePlan
     from .tools import PgClient
 
 #: psql applies a dump in one transaction that only stacktasks can commit: BEGIN goes first, and

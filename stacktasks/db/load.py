@@ -24,7 +24,7 @@ from .tools import PgClient, file_in_service
 if TYPE_CHECKING:
     from ..project import Project
     from ..runner import Child
-    from .restore import RestorePlan
+    from .plan import RestorePlan
     from .target import DbTarget
 
 

@@ -31,6 +31,7 @@ from .admin import connect, statement
 if TYPE_CHECKING:
     import psycopg
 
+    from ..project import Project
     from .target import DbTarget
 
 PREFIX = "stacktasks_load_"
@@ -152,3 +153,14 @@ def reach_beyond(conn: psycopg.Connection[Any]) -> list[str]:
         if held and held[0]:
             rights.append(server_role)
     return rights
+
+
+def say_rights_used(project: Project, conn: psycopg.Connection[Any], target: DbTarget) -> None:
+    """Where no role with fewer rights can be made (the user is no superuser), the dump runs with
+    the user's own: say what of them reaches beyond the database."""
+    rights = reach_beyond(conn)
+    beyond = f", which include {', '.join(rights)}" if rights else ""
+    project.runner.note(
+        f"{target.user} is not a superuser, so stacktasks cannot create a role with fewer rights: "
+        f"the dump is applied with {target.user}'s rights{beyond}"
+    )

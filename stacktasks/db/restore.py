@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,14 +25,12 @@ from .admin import (
     database_owner,
     drop_database,
     is_superuser,
-    prove_same_server,
     server_major,
     statement,
-    verify_counts,
 )
 from .backup import backup_directory
 from .dumpfiles import DumpFormat
-from .dumpinfo import DumpOrigin, dump_origin
+from .dumpinfo import dump_origin
 from .load import load_dump
 from .loadrole import (
     LoadRole,
@@ -41,10 +38,12 @@ from .loadrole import (
     drop_load_role,
     hand_over,
     load_role_name,
-    reach_beyond,
+    say_rights_used,
 )
 from .plaindump import precheck_plain_dump
-from .swap import close_database, hold_lock, recover, reopen_database, swap
+from .plan import Applied, RestorePlan, RestoreResult, verify_restored
+from .session import guarded_admin
+from .swap import close_database, reopen_database, swap
 from .target import DbTarget, resolve_target
 from .tools import PgClient, choose_client, remove_leftovers
 
@@ -52,31 +51,6 @@ if TYPE_CHECKING:
     import psycopg
 
     from ..project import Project
-
-
-@dataclass
-class RestorePlan:
-    path: Path
-    format: DumpFormat
-    manifest: dict[str, Any] | None
-    jobs: int
-    origin: DumpOrigin = field(default_factory=DumpOrigin)
-    database: str = ""  # the database restored (names the dump's copies in the service)
-    #: Extensions made ready before the load, whose own entries the dump skips (extensions.py).
-    ready_extensions: frozenset[str] = frozenset()
-
-
-@dataclass
-class RestoreResult:
-    database: str
-    seconds: float
-    kept_as: str | None
-    safety_dump: Path | None
-    verified_tables: int
-    ended_sessions: int
-    origin: DumpOrigin = field(default_factory=DumpOrigin)
-    recovered: list[str] | None = None
-    source: Path | None = None
 
 
 def latest_backup(project: Project, database: str) -> Path:
@@ -150,27 +124,19 @@ def restore_database(project: Project, path: Path | None, *, jobs: int | None = 
         show_dry_plan(project, target, choose_client(project, target, None), plan)
         return None
     started = time.monotonic()
-    admin = connect(target, admin_database(target, project.settings.db.maintenance_db))
-    try:
-        prove_same_server(project, target, admin)
-        hold_lock(admin, target.dbname)
-        recovered = recover(admin, target.dbname, project.runner.note)
+    with guarded_admin(project, target) as admin:
         client = choose_client(project, target, server_major(admin))
         remove_leftovers(project, client)
         warn_newer_dump(project, plan, server_major(admin))
         by_swap = can_create_databases(admin)
         project.confirm(confirmation(target, plan, by_swap))
         if by_swap:
-            result = restore_by_swap(project, admin, client, target, plan)
+            applied = restore_by_swap(project, admin, client, target, plan)
         else:
             from .restore_in_place import restore_in_place
 
-            result = restore_in_place(project, admin, client, target, plan)
-    finally:
-        admin.close()
-    result.seconds, result.origin, result.recovered = time.monotonic() - started, plan.origin, recovered
-    result.source = path
-    return result
+            applied = restore_in_place(project, admin, client, target, plan)
+    return RestoreResult.of(applied, target.dbname, time.monotonic() - started, plan)
 
 
 def confirmation(target: DbTarget, plan: RestorePlan, by_swap: bool) -> str:
@@ -234,7 +200,7 @@ def warn_newer_dump(project: Project, plan: RestorePlan, major: int) -> None:
 
 def restore_by_swap(
     project: Project, admin: psycopg.Connection[Any], client: PgClient, target: DbTarget, plan: RestorePlan
-) -> RestoreResult:
+) -> Applied:
     """Into ``<db>__restoring``, verified, then swapped in by one transaction (see swap.py)."""
     database = target.dbname
     scratch, undo = aside_name(database, "__restoring"), aside_name(database, "__undo")
@@ -254,7 +220,7 @@ def restore_by_swap(
             roll_back(project, admin, database, scratch, reopen=exists)
             raise
         project.runner.note(f"{database} is now the restored database")
-    return RestoreResult(database, 0.0, undo if exists else None, None, verified, ended)
+    return Applied(kept_as=undo if exists else None, safety_dump=None, verified_tables=verified, ended_sessions=ended)
 
 
 def roll_back(project: Project, admin: psycopg.Connection[Any], database: str, scratch: str, *, reopen: bool) -> None:
@@ -300,17 +266,6 @@ def load_scratch(
     return verify_restored(target, scratch, plan)
 
 
-def say_rights_used(project: Project, conn: psycopg.Connection[Any], target: DbTarget) -> None:
-    """Where no role with fewer rights can be made (the user is no superuser), the dump runs with
-    the user's own: say what of them reaches beyond the database."""
-    rights = reach_beyond(conn)
-    beyond = f", which include {', '.join(rights)}" if rights else ""
-    project.runner.note(
-        f"{target.user} is not a superuser, so stacktasks cannot create a role with fewer rights: "
-        f"the dump is applied with {target.user}'s rights{beyond}"
-    )
-
-
 def swap_in(
     project: Project,
     admin: psycopg.Connection[Any],
@@ -338,24 +293,3 @@ def swap_in(
     swap(admin, renames, reopen=[undo], stop_requested=stop_requested, expect={database: expected})
     drop_database(admin, spare)
     return ended
-
-
-def verify_restored(target: DbTarget, dbname: str, plan: RestorePlan) -> int:
-    """Row counts of the restored database against the manifest's; an error on any difference."""
-    expected = (plan.manifest or {}).get("tables")
-    if not isinstance(expected, dict):
-        return 0
-    conn = connect(target, dbname)
-    try:
-        actual = verify_counts(conn, expected)
-    finally:
-        conn.close()
-    differences = [
-        f"{table}: {'missing' if actual[table] is None else f'{actual[table]} rows'}, manifest {count}"
-        for table, count in sorted(expected.items())
-        if actual[table] != count
-    ]
-    if differences:
-        more = f"; and {len(differences) - 5} more" if len(differences) > 5 else ""
-        raise StackError(f"the restored database differs from the manifest: {'; '.join(differences[:5])}{more}")
-    return len(expected)

@@ -15,7 +15,8 @@ from .admin import connect, end_sessions_we_may, statement
 from .backup import dump_database
 from .feed import PSQL_ARGS, feed_checked, pipe_into
 from .load import feed_stream
-from .restore import RestorePlan, RestoreResult, verify_restored
+from .loadrole import say_rights_used
+from .plan import Applied, RestorePlan, verify_restored
 from .target import DbTarget
 from .tools import PgClient
 
@@ -27,12 +28,10 @@ if TYPE_CHECKING:
 
 def restore_in_place(
     project: Project, admin: psycopg.Connection[Any], client: PgClient, target: DbTarget, plan: RestorePlan
-) -> RestoreResult:
+) -> Applied:
     project.runner.note(f"this role may not create databases: taking a safety dump of {target.dbname} first")
     safety = dump_database(project, reason="before restore", target=target)
     assert safety is not None
-    from .restore import say_rights_used
-
     say_rights_used(project, admin, target)
     ended, left = end_sessions_we_may(admin, target.dbname)
     if left:
@@ -47,7 +46,7 @@ def restore_in_place(
     else:
         restore_custom_in_place(project, client, plan, target.dbname)
     verified = verify_restored(target, target.dbname, plan)
-    return RestoreResult(target.dbname, 0.0, None, safety.path, verified, ended)
+    return Applied(kept_as=None, safety_dump=safety.path, verified_tables=verified, ended_sessions=ended)
 
 
 def schema_reset_sql(target: DbTarget) -> bytes:

@@ -18,29 +18,29 @@ A snapshot is listed by its record, never by its name, so no other database is t
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from ..errors import StackError, interrupts_deferred
 from .admin import (
-    admin_database,
     aside_name,
     can_create_databases,
-    connect,
     database_exists,
     database_oid,
     database_owner,
     drop_database,
-    prove_same_server,
     server_major,
     statement,
 )
 from .ours import project_key, seal, verifies
-from .swap import close_database, hold_lock, recover, reopen_database
+from .session import guarded_admin
+from .swap import close_database, reopen_database
 from .target import resolve_target
 
 if TYPE_CHECKING:
@@ -264,30 +264,12 @@ def _literal(text: str) -> Any:
     return sql.Literal(text)
 
 
-class _admin:
-    """A connection to the maintenance database, proven to be the service's server, holding the
-    database's swap lock (``locked``) after putting right what an interrupted run of ours left."""
-
-    def __init__(self, project: Project, target: DbTarget, *, locked: bool = True) -> None:
-        self.project, self.target, self.locked = project, target, locked
-
-    def __enter__(self) -> psycopg.Connection[Any]:
-        target = self.target
-        self.conn = connect(target, admin_database(target, self.project.settings.db.maintenance_db))
-        try:
-            prove_same_server(self.project, target, self.conn)
-            if not can_create_databases(self.conn):
-                raise StackError(
-                    "this role may not create databases, which a snapshot is",
-                    hint="inv db.backup makes a dump instead",
-                )
-            if self.locked:
-                hold_lock(self.conn, target.dbname)
-                recover(self.conn, target.dbname, self.project.runner.note, dry=self.project.dry)
-        except BaseException:
-            self.conn.close()
-            raise
-        return self.conn
-
-    def __exit__(self, *_: object) -> None:
-        self.conn.close()
+@contextlib.contextmanager
+def _admin(project: Project, target: DbTarget, *, locked: bool = True) -> Iterator[psycopg.Connection[Any]]:
+    """The guarded admin session (session.py), for a role that may create databases."""
+    with guarded_admin(project, target, locked=locked) as conn:
+        if not can_create_databases(conn):
+            raise StackError(
+                "this role may not create databases, which a snapshot is", hint="inv db.backup makes a dump instead"
+            )
+        yield conn

@@ -6,10 +6,11 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import StackError, interrupts_deferred
 from . import backupfiles
-from .admin import admin_database, aside_name, connect, database_exists, database_oid, prove_same_server
+from .admin import aside_name, database_exists, database_oid
 from .backup import backup_directory
 from .restore import restore_database
-from .swap import close_database, hold_lock, recover, reopen_database, swap
+from .session import guarded_admin
+from .swap import close_database, reopen_database, swap
 from .target import resolve_target
 
 if TYPE_CHECKING:
@@ -29,17 +30,11 @@ def undo_restore(project: Project) -> str | None:
             "(or restore the latest safety dump where there is no such database)"
         )
         return None
-    admin = connect(target, admin_database(target, project.settings.db.maintenance_db))
-    try:
-        prove_same_server(project, target, admin)
-        hold_lock(admin, database)
-        recover(admin, database, project.runner.note)
+    with guarded_admin(project, target) as admin:
         if database_exists(admin, undo):
             project.confirm(f"put back {undo} as {database} (the current {database} becomes {undo})")
             swap_back(project, admin, database, undo)
             return f"{undo} is {database} again; what was {database} is now {undo}"
-    finally:
-        admin.close()
     return restore_safety_dump(project, database, undo)
 
 

@@ -286,3 +286,12 @@ def require_examples(settings: Settings) -> None:
             "no env file has an example to start from",
             hint="commit a .env.example next to each env file (env_files in [tool.stacktasks])",
         )
+
+
+def raise_missing_env_files(settings: Settings, env: Mapping[str, str]) -> None:
+    """An ``env_file:`` that is not there stops compose itself: say how to make it."""
+    for path in declared_env_files(settings, env):
+        if not path.exists():
+            example = example_for(path)
+            hint = f"inv env.init creates it from {example.name}" if example else f"create {path}"
+            raise StackError(f"{path} is missing: the compose file's env_file needs it", hint=hint)

@@ -13,17 +13,15 @@ from typing import TYPE_CHECKING
 from ..errors import StackError
 from .scan import (
     SCAN_COUNT,
-    auth_env,
-    auth_names,
     count_matching,
     in_service_argv,
     pattern_bytes,
     redis_py_packer,
-    run_in_service,
+    scan_in_service,
     show_key,
     unlink_matching,
 )
-from .target import RedisTarget, connect, parse_redis_url, prove_same_redis, resolve_redis
+from .target import RedisTarget, auth_env, auth_names, connect, parse_redis_url, prove_same_redis, resolve_redis
 
 if TYPE_CHECKING:
     import redis
@@ -52,7 +50,7 @@ def flush_patterns(
     results: dict[str, int] = {}
     if target.in_service:
         for pattern in patterns:
-            results[pattern] = run_in_service(project, target, pattern, delete=True)[0]
+            results[pattern] = scan_in_service(project, target, pattern, delete=True)[0]
         return results
     with reachable(target, project.env.masker) as client:
         prove_same_redis(project, target, client)
@@ -66,7 +64,7 @@ def count_patterns(project: Project, target: RedisTarget, patterns: Iterable[str
     results: dict[str, tuple[int, list[str]]] = {}
     if target.in_service:
         for pattern in patterns:
-            results[pattern] = run_in_service(project, target, pattern, delete=False)
+            results[pattern] = scan_in_service(project, target, pattern, delete=False)
         return results
     with reachable(target, project.env.masker) as client:
         for pattern in patterns:

@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING, Any, cast
 
 from ..errors import StackError
 from .password import refused_login, refused_login_hint
+from .target import RedisTarget, auth_env, auth_names
 
 if TYPE_CHECKING:
     import redis
 
     from ..project import Project
-    from .target import RedisTarget
 
 #: SCAN's COUNT hint: buckets visited per step. At 5,000 a step (SCAN, then UNLINK of what it
 #: found) holds the server for a few milliseconds and 2M keys take ~400 steps; 10,000 was no
@@ -196,17 +196,7 @@ def in_service_argv(project: Project, target: RedisTarget, pattern: str, *, dele
     return compose.exec_argv(target.service, command, pass_env=auth_names(target))
 
 
-def auth_env(target: RedisTarget) -> dict[str, str]:
-    """redis-cli's password, for the child's environment only (never argv)."""
-    return {"REDISCLI_AUTH": target.password} if target.password else {}
-
-
-def auth_names(target: RedisTarget) -> list[str]:
-    """The variable by name: exec reads its value from our environment, never from argv."""
-    return list(auth_env(target))
-
-
-def run_in_service(project: Project, target: RedisTarget, pattern: str, *, delete: bool) -> tuple[int, list[str]]:
+def scan_in_service(project: Project, target: RedisTarget, pattern: str, *, delete: bool) -> tuple[int, list[str]]:
     """The step loop inside the service: (number, escaped sample keys)."""
     argv = in_service_argv(project, target, pattern, delete=delete)
     runner = project.runner

@@ -202,13 +202,21 @@ def connect(target: RedisTarget, mask: Callable[[str], str] = lambda text: text)
     return client
 
 
+def auth_env(target: RedisTarget) -> dict[str, str]:
+    """redis-cli's password, for the child's environment only (never argv)."""
+    return {"REDISCLI_AUTH": target.password} if target.password else {}
+
+
+def auth_names(target: RedisTarget) -> list[str]:
+    """The variable by name: exec reads its value from our environment, never from argv."""
+    return list(auth_env(target))
+
+
 def prove_same_redis(project: Project, target: RedisTarget, client: redis.Redis) -> None:
     """Refuse when the connection reaches another Redis than the stack's own service: its
     ``run_id`` read inside the service and over the connection must agree."""
     if not target.service or target.in_service or project.dry:
         return
-    from .scan import auth_env, auth_names
-
     command = ["redis-cli", "--no-auth-warning", "INFO", "server"]
     argv = project.compose().exec_argv(target.service, command, pass_env=auth_names(target))
     inside = project.runner.capture(argv, check=False, extra_env=auth_env(target))

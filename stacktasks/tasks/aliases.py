@@ -8,16 +8,28 @@ from typing import TYPE_CHECKING
 from . import stack_task
 
 if TYPE_CHECKING:
+    from invoke.collection import Collection
+
     from ..project import Project
 
 COMMAND_HELP = "how the recipes call the tasks (default: inv; e.g. .venv/bin/inv or stack)"
 
+#: The collection this process built (namespace.collection records it): the recipes list its tasks,
+#: a project's own tasks added to it included.
+_built: list[Collection] = []
+
+
+def remember(collection: Collection) -> None:
+    _built[:] = [collection]
+
 
 def _write(project: Project, kind: str, file: str, command: str) -> None:
-    from .. import collection
     from ..aliases import just_block, make_block, task_names, write_block
+    from ..errors import StackError
 
-    tasks = task_names(collection())
+    if not _built:
+        raise StackError("no stacktasks collection was built in this process")
+    tasks = task_names(_built[0])
     block = just_block(tasks, command) if kind == "just" else make_block(tasks, command)
     path = Path(file)
     if not path.is_absolute():

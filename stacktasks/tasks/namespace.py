@@ -37,6 +37,7 @@ def collection(**overrides: Any) -> Collection:
         for value in vars(module).values():
             if isinstance(value, Task):
                 target.add_task(value)
+    aliases.remember(ns)
     one_line_for_config_errors()
     ns.configure(
         {

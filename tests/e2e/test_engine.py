@@ -52,7 +52,8 @@ def test_the_services_own_redis_passes_and_another_on_this_host_is_refused(demo:
 def test_the_services_own_postgres_passes_and_another_on_this_host_is_refused(demo: Project) -> None:
     import psycopg
 
-    from stacktasks.db.admin import connect, prove_same_server
+    from stacktasks.db.admin import connect
+    from stacktasks.db.session import prove_same_server
     from stacktasks.db.target import resolve_target
     from tests import pg
 

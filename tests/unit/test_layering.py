@@ -16,8 +16,9 @@ def core_modules() -> list[Path]:
     return [path for path in PACKAGE.rglob("*.py") if TASK_LAYER not in path.parents]
 
 
-def imported_modules(path: Path) -> set[str]:
-    """Absolute names of every module ``path`` imports (relative imports resolved)."""
+def imported_modules(path: Path, *, typing_too: bool = False) -> set[str]:
+    """Absolute names of every module ``path`` imports (relative imports resolved), at its top
+    and inside functions; those under ``if TYPE_CHECKING:`` too with ``typing_too``."""
     package = ".".join(path.relative_to(PACKAGE.parent).with_suffix("").parts[:-1])
     names = set()
     tree = ast.parse(path.read_text())
@@ -28,7 +29,7 @@ def imported_modules(path: Path) -> set[str]:
         for inner in ast.walk(node)
     }
     for node in ast.walk(tree):
-        if id(node) in typing_only:
+        if id(node) in typing_only and not typing_too:
             continue
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
@@ -62,6 +63,53 @@ def test_no_core_module_imports_the_task_layer() -> None:
         and any(name == "stacktasks.tasks" or name.startswith("stacktasks.tasks.") for name in imported_modules(p))
     ]
     assert offenders == []
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def import_cycles() -> list[list[str]]:
+    """Every set of modules that import each other in a loop (Tarjan's strongly connected
+    components), counting imports inside functions and those only type checkers read."""
+    modules = {module_name(path): path for path in PACKAGE.rglob("*.py")}
+    edges = {
+        name: sorted(other for other in imported_modules(path, typing_too=True) if other in modules and other != name)
+        for name, path in modules.items()
+    }
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    cycles: list[list[str]] = []
+
+    def visit(name: str) -> None:
+        index[name] = low[name] = len(index)
+        stack.append(name)
+        for other in edges[name]:
+            if other not in index:
+                visit(other)
+                low[name] = min(low[name], low[other])
+            elif other in stack:
+                low[name] = min(low[name], index[other])
+        if low[name] == index[name]:
+            component = []
+            while True:
+                member = stack.pop()
+                component.append(member)
+                if member == name:
+                    break
+            if len(component) > 1:
+                cycles.append(sorted(component))
+
+    for name in sorted(modules):
+        if name not in index:
+            visit(name)
+    return cycles
+
+
+def test_the_import_graph_has_no_cycle_lazy_and_typing_imports_included() -> None:
+    assert import_cycles() == []
 
 
 def test_no_module_is_over_400_lines() -> None:

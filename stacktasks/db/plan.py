@@ -1,0 +1,82 @@
+"""What a restore works from and what it gives back: plain values both ways of restoring share
+(``restore.py`` by swap, ``restore_in_place.py`` in place), and the check of what was restored."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import StackError
+from .admin import connect, verify_counts
+from .dumpfiles import DumpFormat
+from .dumpinfo import DumpOrigin
+from .target import DbTarget
+
+
+@dataclass
+class RestorePlan:
+    path: Path
+    format: DumpFormat
+    manifest: dict[str, Any] | None
+    jobs: int
+    origin: DumpOrigin = field(default_factory=DumpOrigin)
+    database: str = ""  # the database restored (names the dump's copies in the service)
+    #: Extensions made ready before the load, whose own entries the dump skips (extensions.py).
+    ready_extensions: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Applied:
+    """What one way of restoring did: the copy it kept, the safety dump it took, what it checked."""
+
+    kept_as: str | None
+    safety_dump: Path | None
+    verified_tables: int
+    ended_sessions: int
+
+
+@dataclass(frozen=True)
+class RestoreResult:
+    database: str
+    seconds: float
+    kept_as: str | None
+    safety_dump: Path | None
+    verified_tables: int
+    ended_sessions: int
+    origin: DumpOrigin
+    source: Path
+
+    @classmethod
+    def of(cls, applied: Applied, database: str, seconds: float, plan: RestorePlan) -> RestoreResult:
+        return cls(
+            database,
+            seconds,
+            applied.kept_as,
+            applied.safety_dump,
+            applied.verified_tables,
+            applied.ended_sessions,
+            plan.origin,
+            plan.path,
+        )
+
+
+def verify_restored(target: DbTarget, dbname: str, plan: RestorePlan) -> int:
+    """Row counts of the restored database against the manifest's; an error on any difference."""
+    expected = (plan.manifest or {}).get("tables")
+    if not isinstance(expected, dict):
+        return 0
+    conn = connect(target, dbname)
+    try:
+        actual = verify_counts(conn, expected)
+    finally:
+        conn.close()
+    differences = [
+        f"{table}: {'missing' if actual[table] is None else f'{actual[table]} rows'}, manifest {count}"
+        for table, count in sorted(expected.items())
+        if actual[table] != count
+    ]
+    if differences:
+        more = f"; and {len(differences) - 5} more" if len(differences) > 5 else ""
+        raise StackError(f"the restored database differs from the manifest: {'; '.join(differences[:5])}{more}")
+    return len(expected)
