@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import USAGE, StackError
 from . import backupfiles, dumpfiles
 from .admin import connect, row_counts, server_major
+from .dumpfiles import BackupFormat
 from .exclusions import Exclusions
 from .ours import project_key, seal
 from .session import prove_same_server
@@ -84,7 +85,7 @@ def git_commit(root: Path) -> str | None:
     return result.stdout.strip() or None if result.returncode == 0 else None
 
 
-def backup_path(project: Project, target: DbTarget, name: str | None, fmt: str, reason: str | None) -> Path:
+def backup_path(project: Project, target: DbTarget, name: str | None, fmt: BackupFormat, reason: str | None) -> Path:
     """The first name a backup would try: ``--name`` as given, else the default name."""
     stem = dumpfiles.check_name(name) if name else default_backup_name(project, target, reason)
     return backup_directory(project) / (stem + dumpfiles.SUFFIX[fmt])
@@ -114,7 +115,7 @@ def reserve_backup(first: Path, *, named: bool) -> tuple[Path, int]:
     raise StackError(f"no free name for a backup like {first.name}")
 
 
-def format_args(project: Project, fmt: str, exclude: Exclusions | None = None) -> list[str]:
+def format_args(project: Project, fmt: BackupFormat, exclude: Exclusions | None = None) -> list[str]:
     args = ["-Fc", "-Z", str(project.settings.db.compress)] if fmt == "custom" else ["-Fp"]
     return args + (exclude.pg_dump_args() if exclude else [])
 
@@ -123,7 +124,7 @@ def dump_database(
     project: Project,
     *,
     name: str | None = None,
-    fmt: str = "custom",
+    fmt: BackupFormat = "custom",
     reason: str | None = None,
     target: DbTarget | None = None,
     progress: bool = False,
@@ -132,7 +133,7 @@ def dump_database(
 ) -> BackupResult | None:
     """Write one backup (and its manifest), or only the dump to stdout (``to_stdout``); ``reason``
     marks it automatic. None under dry-run."""
-    _check_request(fmt, to_stdout)
+    _check_request(to_stdout)
     target = target or resolve_target(project)
     target.refuse_transaction_pooler("backup")
     first = backup_path(project, target, name, fmt, reason)
@@ -176,9 +177,16 @@ def dump_database(
     return BackupResult(final, written.size, len(counts), time.monotonic() - started, pruned)
 
 
-def _check_request(fmt: str, to_stdout: bool) -> None:
-    if fmt not in dumpfiles.SUFFIX:
-        raise StackError(f"unknown backup format {fmt!r}; use custom or plain", code=USAGE)
+def backup_format(text: str) -> BackupFormat:
+    """``--format`` as given, checked."""
+    if text == "custom":
+        return "custom"
+    if text == "plain":
+        return "plain"
+    raise StackError(f"unknown backup format {text!r}; use custom or plain", code=USAGE)
+
+
+def _check_request(to_stdout: bool) -> None:
     if to_stdout and sys.stdout.isatty():
         raise StackError(
             "--output - writes the dump to stdout, which is a terminal",
@@ -192,7 +200,7 @@ def _excluded(exclude: Exclusions | None) -> dict[str, Any]:
 
 
 def show_dry_backup(
-    project: Project, target: DbTarget, fmt: str, first: Path | None, exclude: Exclusions | None
+    project: Project, target: DbTarget, fmt: BackupFormat, first: Path | None, exclude: Exclusions | None
 ) -> None:
     """The commands a backup would run, and where its dump would go (stdout for no path)."""
     client = choose_client(project, target, None)
@@ -236,7 +244,7 @@ def _stream_dump(
     target: DbTarget,
     snapshot: Snapshot,
     reserved: tuple[Path | None, int],
-    fmt: str,
+    fmt: BackupFormat,
     progress: bool,
     exclude: Exclusions | None = None,
 ) -> tuple[dumpfiles.Written, dict[str, int]]:
@@ -318,7 +326,7 @@ def _manifest(
     target: DbTarget,
     snapshot: Snapshot,
     final: Path,
-    fmt: str,
+    fmt: BackupFormat,
     written: dumpfiles.Written,
     counts: dict[str, int],
     reason: str | None,

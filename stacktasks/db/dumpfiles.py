@@ -20,12 +20,12 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Literal
 
 from ..errors import StackError
 
 CHUNK = 1 << 20
-SUFFIX = {"custom": ".dump", "plain": ".sql"}
+SUFFIX: dict[str, str] = {"custom": ".dump", "plain": ".sql"}
 PARTIAL = ".partial"
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")  # whole names only: fullmatch, never $
 
@@ -246,9 +246,15 @@ MANIFEST_FIELDS: tuple[tuple[str, Any, str], ...] = (
 # -- formats ----------------------------------------------------------------------------------
 
 
+#: What pg_dump wrote: its custom or tar archive, or plain SQL.
+DumpKind = Literal["custom", "tar", "plain"]
+#: What db.backup writes.
+BackupFormat = Literal["custom", "plain"]
+
+
 @dataclass(frozen=True)
 class DumpFormat:
-    kind: str  # "custom", "tar" or "plain"
+    kind: DumpKind
     gzipped: bool = False
 
     def describe(self) -> str:
@@ -256,7 +262,7 @@ class DumpFormat:
         return f"gzip-compressed {name}" if self.gzipped else name
 
 
-def _classify(head: bytes) -> str | None:
+def _classify(head: bytes) -> DumpKind | None:
     if head.startswith(b"PGDMP"):
         return "custom"
     if len(head) > 262 and head[257:262] == b"ustar":

@@ -15,12 +15,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from ..errors import StackError
 
 if TYPE_CHECKING:
     import psycopg
+
+#: What a pattern leaves out of a table: all of it, or its rows.
+Excluded = Literal["table", "data"]
 
 
 @dataclass(frozen=True)
@@ -38,13 +41,13 @@ class Exclusions:
     def pg_dump_args(self) -> list[str]:
         return [f"--exclude-table={p}" for p in self.tables] + [f"--exclude-table-data={p}" for p in self.table_data]
 
-    def on_server(self, conn: psycopg.Connection[Any]) -> Callable[[str, str], str | None]:
+    def on_server(self, conn: psycopg.Connection[Any]) -> Callable[[str, str], Excluded | None]:
         """Which tables the patterns leave out, asked of the server as pg_dump asks it: "table"
         for a table left out, "data" for one whose rows are, else None."""
         tables = _matching(conn, self.tables)
         data = _matching(conn, self.table_data)
 
-        def kind(schema: str, table: str) -> str | None:
+        def kind(schema: str, table: str) -> Excluded | None:
             if (schema, table) in tables:
                 return "table"
             return "data" if (schema, table) in data else None

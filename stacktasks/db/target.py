@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import time
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import parse_qsl, urlsplit
 
 from ..env.secrets import file_convention
@@ -23,11 +23,15 @@ if TYPE_CHECKING:
 TRANSACTION_POOLER_PORT = 6543
 
 
+#: The stack's own db service, or a server a URL names.
+TargetKind = Literal["service", "url"]
+
+
 @dataclass(frozen=True)
 class DbTarget:
     """One database and how to reach it. ``password`` is never printed (see __repr__)."""
 
-    kind: str  # "service" or "url"
+    kind: TargetKind
     dbname: str
     user: str
     password: str | None = field(repr=False)

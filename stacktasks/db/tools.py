@@ -12,7 +12,7 @@ import shutil
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from ..errors import StackError
 from .target import DbTarget
@@ -46,12 +46,16 @@ exit "$code"
 LEFTOVER_PREFIX = "/tmp/stacktasks-restore-"  # noqa: S108 - inside the db container
 
 
+#: Where the client tools run: inside the db service, on this host, or in a one-off container.
+ClientPlace = Literal["service", "host", "container"]
+
+
 @dataclass
 class PgClient:
     """Builds argv and environment for the client tools, wherever they must run."""
 
     target: DbTarget
-    where: str  # "service", "host" or "container"
+    where: ClientPlace
     compose: Compose | None = None
     image: str | None = None
 

@@ -10,6 +10,7 @@ from . import stack_task
 if TYPE_CHECKING:
     from invoke.collection import Collection
 
+    from ..aliases import AliasKind
     from ..project import Project
 
 COMMAND_HELP = "how the recipes call the tasks (default: inv; e.g. .venv/bin/inv or stack)"
@@ -23,7 +24,7 @@ def remember(collection: Collection) -> None:
     _built[:] = [collection]
 
 
-def _write(project: Project, kind: str, file: str, command: str) -> None:
+def _write(project: Project, kind: AliasKind, file: str, command: str) -> None:
     from ..aliases import just_block, make_block, task_names, write_block
     from ..errors import StackError
 

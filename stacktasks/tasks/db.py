@@ -62,7 +62,7 @@ def backup(
     exclude_table: list[str] | None = None,
 ) -> None:
     """Dump the database to backups/ (streamed, atomic, 0600) with a manifest of row counts."""
-    from ..db.backup import dump_database
+    from ..db.backup import backup_format, dump_database
     from ..db.dumpfiles import human_size
     from ..safety import has_terminal
 
@@ -76,7 +76,12 @@ def backup(
 
     exclude = Exclusions.of(exclude_table or [], exclude_table_data or [])
     result = dump_database(
-        project, name=name or None, fmt=format, progress=progress, to_stdout=to_stdout, exclude=exclude or None
+        project,
+        name=name or None,
+        fmt=backup_format(format),
+        progress=progress,
+        to_stdout=to_stdout,
+        exclude=exclude or None,
     )
     if result is None:
         return
