@@ -23,7 +23,7 @@ import errno
 import os
 import signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 OK = 0
 FAILED = 1
@@ -156,12 +156,6 @@ def one_line(error: StackError, mask: Callable[[str], str]) -> str:
 def report(error: StackError) -> None:
     """Print a failure that happens outside any task (at import, in Invoke's config) as a task's would."""
     print(one_line(error, lambda text: text), file=sys.stderr, flush=True)
-
-
-def describe_argv(argv: Sequence[str]) -> str:
-    import shlex
-
-    return shlex.join(argv)
 
 
 class interrupts_deferred:

@@ -13,7 +13,6 @@ from .settings import Settings
 if TYPE_CHECKING:
     from .project import Project
 
-KNOWN = ("django", "alembic")
 SKIPPED_DIRECTORIES = {".git", ".venv", "venv", "node_modules", "__pycache__", ".tox", "backups"}
 MARKERS = (("manage.py", "django"), ("alembic.ini", "alembic"))
 

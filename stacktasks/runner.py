@@ -329,26 +329,6 @@ class Runner:
             raise self.not_found(argv) from None
         return Child(process, argv, self, what or argv[0], on_stderr_line)
 
-    def pipe(
-        self,
-        producer: Sequence[str],
-        consumer: Sequence[str],
-        *,
-        producer_env: Mapping[str, str] | None = None,
-        consumer_env: Mapping[str, str] | None = None,
-        producer_stdin: int | IO[bytes] | None = subprocess.DEVNULL,
-        what: tuple[str, str] = ("", ""),
-    ) -> tuple[Child, Child]:
-        """``producer | consumer``, both started; the caller feeds and waits (see ``Child``)."""
-        first = self.start(producer, extra_env=producer_env, stdin=producer_stdin, stdout=subprocess.PIPE, what=what[0])
-        try:
-            second = self.start(consumer, extra_env=consumer_env, stdin=first.stdout, what=what[1])
-        except BaseException:
-            first.stop()
-            raise
-        first.stdout.close()  # the consumer holds it now: the producer sees EPIPE if it goes
-        return first, second
-
     @contextlib.contextmanager
     def stopping(self, *children: Child) -> Iterator[None]:
         """Stop every child still running when the block raises."""

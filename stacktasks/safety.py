@@ -10,10 +10,9 @@ import sys
 from collections.abc import Callable
 from typing import IO
 
-from .errors import StackError
+from .errors import REFUSED, StackError
 
 #: Exit code of a refusal (no terminal, no --yes) or of an answer that was not yes.
-REFUSED = 3
 
 
 def has_terminal(stream: IO[str] | None = None) -> bool:

@@ -18,9 +18,8 @@ from typing import TYPE_CHECKING, Any, cast
 from ..errors import FAILED, MISSING_TOOL, ChildFailed, StackError
 from ..runner import Runner
 from ..settings import Settings
-from .files import COMPOSE_FILE_NAMES as COMPOSE_FILE_NAMES  # re-exported
 from .files import compose_file_paths, raise_file_problems, raise_missing_files, stage_files
-from .model import ComposeModel as ComposeModel  # re-exported: the model compose reads
+from .model import ComposeModel
 from .warnings import rejected_file_hint, unset_variables, unset_variables_note
 
 if TYPE_CHECKING:
@@ -130,9 +129,6 @@ class Compose:
     def compose_file_paths(self) -> list[Path]:
         """The compose files this project reads: configured, else COMPOSE_FILE, else the default name."""
         return compose_file_paths(self.settings, self.runner.env)
-
-    def raise_missing_files(self) -> None:
-        raise_missing_files(self.settings, self.compose_file_paths())
 
     def raise_yaml_problem(self) -> None:
         from ..env.setup import raise_missing_env_files

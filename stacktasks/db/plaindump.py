@@ -43,7 +43,6 @@ STATEMENT_HEAD = 400
 #: A line longer than this is read in pieces (constant memory, linear time).
 LONG_LINE = 1 << 20
 CUT_MARGIN = 128  # bytes kept back at a cut: more than any token is long
-CUT_SEARCH = 64 * 1024
 
 
 class RefusedDump(StackError):
@@ -342,15 +341,6 @@ def _escaped(line: bytes, start: int, quote_at: int) -> bool:
         run += 1
         index -= 1
     return run % 2 == 1
-
-
-def check_plain_dump(stream_chunks: list[bytes], name: str = "the dump") -> PlainDumpChecker:
-    """Check a whole dump given as chunks (tests, and files small enough to check up front)."""
-    checker = PlainDumpChecker(name)
-    for chunk in stream_chunks:
-        checker.feed(chunk)
-    checker.finish()
-    return checker
 
 
 def precheck_plain_dump(path: Path, gzipped: bool) -> None:

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import StackError, interrupts_deferred
 from .admin import (
+    allow_connections,
     aside_name,
     can_create_databases,
     database_exists,
@@ -107,7 +108,7 @@ def snapshot_database(project: Project, name: str = "") -> SnapshotResult | None
         }
         with interrupts_deferred(), admin.transaction():  # the record goes with the rename, at once
             admin.execute(statement("alter database {} rename to {}", scratch, copy))
-            admin.execute(statement("alter database {} allow_connections false", copy))
+            allow_connections(admin, copy, False)
             admin.execute(statement("comment on database {} is ", copy) + _literal(json.dumps(record)))
         row = admin.execute("select pg_database_size(%s)", [copy]).fetchone()
     return SnapshotResult(name, target.dbname, ended, time.monotonic() - started, int(row[0]) if row else 0)

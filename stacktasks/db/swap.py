@@ -22,7 +22,16 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..errors import StackError
-from .admin import aside_name, database_exists, database_oid, drop_database, end_sessions, other_sessions, statement
+from .admin import (
+    allow_connections,
+    aside_name,
+    database_exists,
+    database_oid,
+    drop_database,
+    end_sessions,
+    other_sessions,
+    statement,
+)
 from .loadrole import can_drop_roles, drop_load_role, load_role_left, load_role_name
 
 if TYPE_CHECKING:
@@ -92,10 +101,10 @@ def close_database(conn: psycopg.Connection[Any], database: str) -> int:
 
     try:
         with conn.transaction():
-            conn.execute(statement("alter database {} allow_connections false", database))
+            allow_connections(conn, database, False)
             conn.execute(statement("alter database {} set " + MARKER + " = 'on'", database))
     except psycopg.errors.InsufficientPrivilege:
-        conn.execute(statement("alter database {} allow_connections false", database))
+        allow_connections(conn, database, False)
     ended = 0
     try:
         for _ in range(ATTEMPTS):
@@ -122,7 +131,7 @@ def reopen_database(conn: psycopg.Connection[Any], database: str) -> None:
 
 
 def _reopen(conn: psycopg.Connection[Any], database: str) -> None:
-    conn.execute(statement("alter database {} allow_connections true", database))
+    allow_connections(conn, database, True)
     if marked_databases(conn, [database]):
         conn.execute(statement("alter database {} reset " + MARKER, database))
 

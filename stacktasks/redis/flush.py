@@ -115,11 +115,6 @@ def cli_argv(
 # -- the flows behind the tasks ----------------------------------------------------------------
 
 
-def target_for(project: Project, *, planning: bool = False) -> RedisTarget:
-    """The project's Redis; while ``planning`` (a dry run), a stopped service still gives a plan."""
-    return resolve_redis(project, planning=planning)
-
-
 @dataclass
 class FlushReport:
     """What flush-ratelimits did (``deleted``) or, counting only, found (``counted``)."""
@@ -140,7 +135,7 @@ def flush_ratelimits(
     ``count_only`` or under dry-run, count them and show a few instead."""
     from ..errors import USAGE
 
-    target = target_for(project, planning=project.dry)
+    target = resolve_redis(project, planning=project.dry)
     patterns = patterns or list(project.settings.redis.ratelimit_patterns)
     if not patterns:
         raise StackError("no pattern given and redis.ratelimit_patterns is empty", code=USAGE)
@@ -172,7 +167,7 @@ def matches_every_key(pattern: str) -> bool:
 
 def flush_logical_database(project: Project) -> RedisTarget:
     """FLUSHDB ASYNC of the configured logical database, after the confirmation."""
-    target = target_for(project, planning=project.dry)
+    target = resolve_redis(project, planning=project.dry)
     project.confirm(f"delete every key in {target.display()}")
     flush_database(project, target)
     return target

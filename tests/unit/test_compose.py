@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from stacktasks.compose.client import Compose, ComposeModel, ComposeVersion, parse_version
+from stacktasks.compose.client import Compose, ComposeVersion, parse_version
+from stacktasks.compose.model import ComposeModel
 from stacktasks.errors import StackError
 from stacktasks.runner import Runner
 from stacktasks.settings import Settings, resolve

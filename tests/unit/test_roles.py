@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from stacktasks.compose.client import ComposeModel
+from stacktasks.compose.model import ComposeModel
 from stacktasks.roles import resolve_roles
 from stacktasks.settings import resolve
 

@@ -6,8 +6,8 @@ import io
 
 import pytest
 
-from stacktasks.errors import StackError
-from stacktasks.safety import REFUSED, confirm
+from stacktasks.errors import REFUSED, StackError
+from stacktasks.safety import confirm
 
 
 class Terminal(io.StringIO):
