@@ -24,6 +24,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 OK = 0
 FAILED = 1
@@ -142,6 +143,52 @@ def failure_of(error: BaseException) -> StackError:
         hint="run again with STACKTASKS_DEBUG=1 for the traceback, and report it",
         code=BUG,
     )
+
+
+def with_crash_log(failure: StackError, error: BaseException, mask: Callable[[str], str]) -> StackError:
+    """An unexpected error (exit 70) keeps its traceback in a crash log whose path the hint names,
+    as pre-commit's error handler does; a log that cannot be written leaves the hint as it was."""
+    if failure.code != BUG:
+        return failure
+    path = write_crash_log(error, mask)
+    if path is None:
+        return failure
+    return StackError(failure.message, hint=f"the traceback is in {path}; report it with that file", code=BUG)
+
+
+def crash_log_path() -> Path:
+    state = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
+    return Path(state) / "stacktasks" / "crash.log"
+
+
+def write_crash_log(error: BaseException, mask: Callable[[str], str]) -> Path | None:
+    """stacktasks' and Python's versions, the command line and the traceback, secrets masked;
+    readable by its owner only. The last crash replaces the one before (a bounded file)."""
+    import platform
+    import traceback
+    from importlib import metadata
+
+    try:
+        version = metadata.version("stacktasks")
+    except metadata.PackageNotFoundError:
+        version = "(not installed)"
+    path = crash_log_path()
+    text = "\n".join(
+        [
+            f"stacktasks {version}, Python {platform.python_version()}, {platform.platform()}",
+            f"argv: {mask(' '.join(sys.argv))}",
+            "",
+            mask("".join(traceback.format_exception(error))),
+        ]
+    )
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    except OSError:
+        return None
+    return path
 
 
 def debugging() -> bool:

@@ -15,6 +15,12 @@ def recorder(tmp_path: Path) -> RecordingRunner:
     return RecordingRunner(env={}, cwd=tmp_path)
 
 
+@pytest.fixture(autouse=True)
+def crash_logs_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A crash log a test provokes (exit 70) goes to the test's own folder, never the user's."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+
+
 def pytest_sessionstart(session: pytest.Session) -> None:
     """Under scripts/check-wheel the suite must test the installed wheel, not this checkout."""
     import os

@@ -28,7 +28,7 @@ def stack_task(*args: Any, **kwargs: Any) -> Callable[[F], Any]:
     def decorate(body: F) -> Any:
         @functools.wraps(body)
         def wrapper(c: Context, *a: Any, **kw: Any) -> Any:
-            from ..errors import debugging, failure_of, one_line
+            from ..errors import debugging, failure_of, one_line, with_crash_log
 
             project = None
             try:
@@ -44,8 +44,8 @@ def stack_task(*args: Any, **kwargs: Any) -> Callable[[F], Any]:
                     import traceback
 
                     traceback.print_exc()
-                failure = failure_of(error)
                 mask = project.mask if project is not None else (lambda text: text)
+                failure = with_crash_log(failure_of(error), error, mask)
                 raise Exit(one_line(failure, mask), code=failure.code) from None
             finally:
                 if project is not None:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from stacktasks.project import Project
-from stacktasks.settings import resolve
+from stacktasks.testing import project_for_test
 from tests.recording import RecordingRunner
 
 DEMO_MODEL: dict[str, Any] = {
@@ -34,10 +33,22 @@ def project_on(
     flags: dict[str, Any] | None = None,
     pyproject: str = "",
 ) -> Project:
-    (root / "compose.yaml").write_text("services: {}\n")  # the model itself comes from the runner
     if pyproject:
         (root / "pyproject.toml").write_text(pyproject)
-    runner.dry = dry
-    runner.answer("version", "--short", stdout="2.30.0")
-    runner.answer("config", "--format", "json", stdout=json.dumps(model or DEMO_MODEL))
-    return Project(resolve(root, flags=flags), runner=runner, assume_yes=yes, dry=dry)
+    return project_for_test(root, runner, model or DEMO_MODEL, yes=yes, dry=dry, flags=flags)
+
+
+def nothing_running(runner: RecordingRunner) -> RecordingRunner:
+    """The engine's answers for a stack with no container and no volume: nothing runs, no port
+    is published, no volume holds data."""
+    runner.answer("ps", stdout="")
+    runner.answer("volume", "ls", stdout="")
+    runner.answer("compose", "port", code=1)
+    return runner
+
+
+def allowing(runner: RecordingRunner, *commands: tuple[str, ...]) -> RecordingRunner:
+    """Commands that change something, each allowed to run (and succeed)."""
+    for words in commands:
+        runner.answer(*words)
+    return runner

@@ -128,3 +128,26 @@ def test_the_cli_prints_no_traceback_and_debug_mode_does(tmp_path: Path) -> None
 def test_an_unknown_errno_still_names_the_path() -> None:
     failure = failure_of(OSError(errno.EIO, "Input/output error", "/backups/x.dump"))
     assert str(failure) == "Input/output error: /backups/x.dump"
+
+
+def test_an_unexpected_error_keeps_its_traceback_in_a_crash_log_the_hint_names(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text("DB_PASSWORD=Sup3r-Secret-Value\n")
+
+    @stack_task()
+    def buggy(project: object) -> None:
+        """Fails as a bug would, with a secret in its text."""
+        _ = project.env  # type: ignore[attr-defined]
+        raise KeyError("Sup3r-Secret-Value")
+
+    with pytest.raises(Exit) as exited:
+        buggy(Context())
+    log = tmp_path / "state" / "stacktasks" / "crash.log"
+    assert exited.value.code == BUG
+    assert f"hint: the traceback is in {log}; report it with that file" in str(exited.value.message)
+    text = log.read_text()
+    assert "Traceback (most recent call last)" in text and "KeyError" in text and "buggy" in text
+    assert "Sup3r-Secret-Value" not in text
+    assert log.stat().st_mode & 0o777 == 0o600

@@ -67,10 +67,11 @@ def test_flushing_a_protected_stage_without_yes_runs_nothing(tmp_path: Path, rec
     from stacktasks.redis.flush import flush_ratelimits
 
     recorder.answer("ps", "--services", stdout="redis\n")  # running, no published port: work inside it
+    recorder.answer("compose", "port", code=1)
     project = project_on(tmp_path, recorder, pyproject='[tool.stacktasks]\nstage = "prod"\n')
     with pytest.raises(StackError, match="refusing to delete keys matching ratelimit:\\*"):
         flush_ratelimits(project, [])
-    assert recorder.changed() == []
+    assert recorder.ran == []
 
 
 def test_flushdb_inside_the_service_passes_the_password_by_name(tmp_path: Path, recorder: RecordingRunner) -> None:
@@ -78,8 +79,10 @@ def test_flushdb_inside_the_service_passes_the_password_by_name(tmp_path: Path, 
 
     (tmp_path / ".env").write_text("REDIS_URL=redis://:Very-Secret-9@redis:6379/2\n")
     recorder.answer("ps", "--services", stdout="redis\n")
+    recorder.answer("compose", "port", code=1)
+    recorder.answer("compose", "exec", "FLUSHDB")
     flush_logical_database(project_on(tmp_path, recorder, yes=True))
-    assert recorder.changed() == [
+    assert recorder.ran == [
         ["docker", "compose", "exec", "-T", "-e", "REDISCLI_AUTH", "redis", "redis-cli", "-n", "2", "FLUSHDB", "ASYNC"]
     ]
 
