@@ -7,6 +7,7 @@ import shutil
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from .engine.docker import info_argv, version_argv
 from .errors import StackError
 from .roles import ROLE_NAMES
 from .settings import schema
@@ -33,7 +34,7 @@ def check_docker_cli(project: Project) -> Check:
     path = shutil.which("docker", path=project.runner.env.get("PATH"))
     if not path:
         return Check("docker-cli", "docker CLI", False, "not on PATH", "install Docker (docker.io or Docker Desktop)")
-    result = project.runner.capture(["docker", "--version"], check=False)
+    result = project.runner.capture(version_argv(), check=False)
     return Check("docker-cli", "docker CLI", result.returncode == 0, result.stdout.strip() or path)
 
 
@@ -53,7 +54,7 @@ def check_engine(project: Project) -> Check:
     except StackError as error:
         return Check("engine", "engine", False, error.message, error.hint or "")
     fmt = "{{.ServerVersion}}|{{.Driver}}|{{.ContainersRunning}}|{{.ID}}"
-    result = project.runner.capture(["docker", "info", "--format", fmt], check=False, timeout=30)
+    result = project.runner.capture(info_argv(fmt), check=False, timeout=30)
     parts = result.stdout.strip().split("|")
     if result.returncode != 0 or len(parts) != 4 or not parts[0]:
         reason = project.runner.mask(result.stderr.strip().splitlines()[-1] if result.stderr.strip() else "no answer")
@@ -142,7 +143,7 @@ LOW_DISK = 2_000_000_000
 
 
 def check_engine_disk(project: Project) -> Check:
-    result = project.runner.capture(["docker", "info", "--format", "{{.DockerRootDir}}"], check=False)
+    result = project.runner.capture(info_argv("{{.DockerRootDir}}"), check=False)
     root = result.stdout.strip()
     if result.returncode != 0 or not root:
         return Check("engine-disk", "engine disk", False, "not checked: the engine did not answer")
@@ -188,7 +189,7 @@ def check_pg_client(project: Project) -> Check:
         return Check(
             "pg-client", "pg client", True, f"runs inside service {target.service}: always the server's version"
         )
-    host = host_tool_major("pg_dump")
+    host = host_tool_major(project.runner, "pg_dump")
     try:
         conn = connect(target)
     except StackError as error:

@@ -85,11 +85,12 @@ def ensure_images(project: Project, services: Sequence[str]) -> None:
     wanted = {service: image for service, image in images.items() if image}
     if not wanted:
         return
-    inspect = ["docker", "image", "inspect", "--format", "{{.Id}}"]
-    if project.runner.capture([*inspect, *sorted(set(wanted.values()))], check=False).returncode == 0:
+    from .engine.docker import image_id_argv
+
+    if project.runner.capture(image_id_argv(*sorted(set(wanted.values()))), check=False).returncode == 0:
         return  # all there: one look
     for service, image in sorted(wanted.items()):
-        if project.runner.capture([*inspect, image], check=False).returncode == 0:
+        if project.runner.capture(image_id_argv(image), check=False).returncode == 0:
             continue
         code = project.runner.run(project.compose().argv("pull", service), check=False)
         if code:
@@ -240,6 +241,8 @@ def backup_before_reset(project: Project) -> BackupResult | None:
 
 
 def has_volumes(project: Project) -> bool:
-    label = f"label=com.docker.compose.project={project.confirmation_name()}"
-    result = project.runner.capture(["docker", "volume", "ls", "-q", "--filter", label], check=False)
+    from .engine.docker import volume_ids_argv
+
+    label = f"com.docker.compose.project={project.confirmation_name()}"
+    result = project.runner.capture(volume_ids_argv(label), check=False)
     return bool(result.stdout.strip())

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from .engine.docker import image_id_argv
 from .errors import StackError
 
 if TYPE_CHECKING:
@@ -45,7 +46,7 @@ def image_ids(project: Project) -> dict[str, str]:
     names = sorted({model.image(service) or f"{compose.project_name}-{service}" for service in model.services})
     ids = {}
     for name in names:  # one by one: inspect fails as a whole when any image is missing
-        result = project.runner.capture(["docker", "image", "inspect", "--format", "{{.Id}}", name], check=False)
+        result = project.runner.capture(image_id_argv(name), check=False)
         if result.returncode == 0:
             ids[name] = result.stdout.strip()
     return ids

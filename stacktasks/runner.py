@@ -359,7 +359,7 @@ class Runner:
 
     def not_found(self, argv: Sequence[str]) -> StackError:
         hint = "install it"
-        if argv[0] in ("docker", "docker-compose"):
+        if argv[0] in {"docker", "docker-compose"}:  # the compose command is a setting
             hint += ", or set stacktasks.compose_command to the compose you have"
         return StackError(f"command not found: {argv[0]}", hint=hint, code=MISSING_TOOL)
 

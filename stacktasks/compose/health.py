@@ -6,6 +6,7 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from ..engine.docker import inspect_argv
 from ..errors import StackError
 
 if TYPE_CHECKING:
@@ -21,7 +22,7 @@ def wait_healthy(compose: Compose, services: Sequence[str], timeout: int = 120) 
     fmt = "{{.Name}} {{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{end}}"
     while True:
         ids = compose.container_ids(services)
-        result = compose.runner.capture(["docker", "inspect", "--format", fmt, *ids]) if ids else None
+        result = compose.runner.capture(inspect_argv(fmt, ids)) if ids else None
         pending = []
         for line in result.stdout.splitlines() if result else []:
             name, status, *health = line.split()

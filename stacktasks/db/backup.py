@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     import psycopg
 
     from ..project import Project
+    from ..runner import Runner
 
 
 @dataclass
@@ -77,10 +78,11 @@ def default_backup_name(project: Project, target: DbTarget, reason: str | None) 
     return dumpfiles.check_name(re.sub(r"[^A-Za-z0-9._-]+", "-", name))
 
 
-def git_commit(root: Path) -> str | None:
+def git_commit(runner: Runner, root: Path) -> str | None:
+    """The project's checked-out commit, for the manifest; None outside git or without it."""
     try:
-        result = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=5)
-    except (OSError, subprocess.SubprocessError):
+        result = runner.capture(["git", "-C", str(root), "rev-parse", "HEAD"], check=False, timeout=5)
+    except StackError:
         return None
     return result.stdout.strip() or None if result.returncode == 0 else None
 
@@ -345,7 +347,7 @@ def _manifest(
         "stage": settings.stage,
         "compose_project": project.confirmation_name() if project.has_compose_files() else settings.project_name,
         "source": target.describe(),
-        "git_commit": git_commit(settings.root),
+        "git_commit": git_commit(project.runner, settings.root),
         "automatic": reason is not None,
         "reason": reason or "manual",
         "tables": counts,

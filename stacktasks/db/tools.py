@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from ..engine.docker import throwaway_argv
 from ..errors import StackError
 from .target import DbTarget
 
@@ -94,17 +95,16 @@ class PgClient:
             return self.compose.exec_argv(self.target.service, command, pass_env=names, interactive=interactive)
         if self.where == "container":
             assert self.image
-            run = ["docker", "run", "--rm", "--network", "host"]
-            if stdin:
-                run.append("-i")
-            if interactive:
-                run.append("-t")
-            for name in self.env(dbname):
-                run += ["-e", name]  # names only: docker reads the values from our environment
-            for host_path, inside in (mounts or {}).items():
-                run += ["-v", f"{host_path}:{inside}:ro"]
-            # The tool as entrypoint: images differ in what their entrypoint does with other commands.
-            return [*run, "--entrypoint", tool, self.image, *db_flag, *args]
+            return throwaway_argv(
+                self.image,
+                tool,
+                [*db_flag, *args],
+                host_network=True,
+                stdin=stdin,
+                terminal=interactive,
+                env_names=list(self.env(dbname)),
+                mounts=mounts,
+            )
         return [tool, *db_flag, *args]
 
     def as_role(self, role: LoadRole) -> PgClient:
@@ -122,16 +122,14 @@ class PgClient:
         return self.target.client_env(dbname)
 
 
-def host_tool_major(tool: str) -> int | None:
+def host_tool_major(runner: Runner, tool: str) -> int | None:
     """The major version of a client tool on this host, or None when it is missing."""
-    import subprocess
-
-    path = shutil.which(tool)
+    path = shutil.which(tool, path=runner.env.get("PATH"))
     if not path:
         return None
     try:
-        text = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=10).stdout
-    except (OSError, subprocess.SubprocessError):
+        text = runner.capture([path, "--version"], check=False, timeout=10).stdout
+    except StackError:
         return None
     match = re.search(r"(\d+)(?:\.\d+)?", text)
     return int(match.group(1)) if match else None
@@ -146,11 +144,11 @@ def choose_client(project: Project, target: DbTarget, server: int | None) -> PgC
     if choice not in ("auto", "host", "container"):
         raise StackError(f"db.client is {choice!r}; use auto, host or container")
     image = settings.client_image.format(major=server or "latest")
-    if choice == "container" or (choice == "auto" and not _host_can_dump(server)):
+    if choice == "container" or (choice == "auto" and not _host_can_dump(project.runner, server)):
         _refuse_remote_container(project, image)
     if choice == "container":
         return PgClient(target, "container", image=image)
-    host = host_tool_major("pg_dump")
+    host = host_tool_major(project.runner, "pg_dump")
     if choice == "host" or (host is not None and (server is None or host >= server)):
         if host is None:
             raise StackError("pg_dump is not installed on this host", hint="install postgresql-client")
@@ -159,8 +157,8 @@ def choose_client(project: Project, target: DbTarget, server: int | None) -> PgC
     return PgClient(target, "container", image=image)
 
 
-def _host_can_dump(server: int | None) -> bool:
-    host = host_tool_major("pg_dump")
+def _host_can_dump(runner: Runner, server: int | None) -> bool:
+    host = host_tool_major(runner, "pg_dump")
     return host is not None and (server is None or host >= server)
 
 

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from .docker import context_host_argv, context_show_argv
+
 if TYPE_CHECKING:
     from ..runner import Runner
 
@@ -76,15 +78,13 @@ def current_engine(setting: str | None, runner: Runner, source: str = "the docke
     if env.get("DOCKER_CONTEXT"):
         name = env["DOCKER_CONTEXT"]
         return Engine(_context_endpoint(name, runner), name, "DOCKER_CONTEXT")
-    shown = runner.capture(["docker", "context", "show"], check=False)
+    shown = runner.capture(context_show_argv(), check=False)
     name = shown.stdout.strip() or "default"
     return Engine(_context_endpoint(name, runner), name, "the current docker context")
 
 
 def _context_endpoint(name: str, runner: Runner) -> str:
-    result = runner.capture(
-        ["docker", "context", "inspect", "--format", "{{.Endpoints.docker.Host}}", name], check=False
-    )
+    result = runner.capture(context_host_argv(name), check=False)
     if result.returncode != 0:
         from ..errors import StackError
 

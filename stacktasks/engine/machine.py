@@ -13,12 +13,12 @@ import ipaddress
 from typing import TYPE_CHECKING
 
 from .context import WILDCARD_BINDS
+from .docker import image_id_argv, throwaway_argv
 
 if TYPE_CHECKING:
     from ..project import Project
 
 LISTEN = "0A"  # the TCP state /proc/net/tcp gives a listening socket
-THROWAWAY = ("docker", "run", "--rm")  # a container that goes when its command ends
 
 
 def probe_image(project: Project) -> str | None:
@@ -28,27 +28,14 @@ def probe_image(project: Project) -> str | None:
     services = [name for name in roles if name] + sorted(model.services)
     for service in services:
         image = model.services.get(service, {}).get("image")
-        if (
-            image
-            and project.runner.capture(["docker", "image", "inspect", "-f", "{{.Id}}", image], check=False).returncode
-            == 0
-        ):
+        if image and project.runner.capture(image_id_argv(image), check=False).returncode == 0:
             return str(image)
     return None
 
 
 def listening_ports(project: Project, image: str) -> set[tuple[str, int]] | None:
     """(address, port) of every TCP listener on the engine's machine; None when not readable."""
-    argv = [
-        *THROWAWAY,
-        "--network",
-        "host",
-        "--entrypoint",
-        "cat",
-        image,
-        "/proc/net/tcp",
-        "/proc/net/tcp6",
-    ]
+    argv = throwaway_argv(image, "cat", ["/proc/net/tcp", "/proc/net/tcp6"], host_network=True)
     result = project.runner.capture(argv, check=False, timeout=60)
     if result.returncode != 0:
         return None
@@ -86,16 +73,7 @@ def holds(listeners: set[tuple[str, int]], host_ip: str, port: int) -> bool:
 
 def free_disk(project: Project, image: str, root: str) -> int | None:
     """Free bytes where the engine keeps its data (its own machine's disk); None when not readable."""
-    argv = [
-        *THROWAWAY,
-        "-v",
-        f"{root}:/engine-data:ro",
-        "--entrypoint",
-        "df",
-        image,
-        "-Pk",
-        "/engine-data",
-    ]
+    argv = throwaway_argv(image, "df", ["-Pk", "/engine-data"], mounts={root: "/engine-data"})
     result = project.runner.capture(argv, check=False, timeout=60)
     lines = result.stdout.strip().splitlines()
     if result.returncode != 0 or len(lines) < 2:

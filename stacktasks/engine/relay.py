@@ -28,6 +28,7 @@ from typing import IO, TYPE_CHECKING
 from ..errors import StackError
 from ..runner import format_argv
 from .context import WILDCARD_BINDS
+from .docker import dial_stdio_argv
 
 if TYPE_CHECKING:
     from ..compose.client import Compose
@@ -286,7 +287,7 @@ class SshTunnel:
             forward = self.ssh_argv("-O", "forward", "-L", f"{local}:{remote.removeprefix('unix://')}", "--", self.host)
             if self.runner.capture(forward, check=False).returncode == 0:
                 return f"unix://{local}"
-        session = self.ssh_argv("-o", "ControlMaster=no", "-T", "--", self.host, "docker", "system", "dial-stdio")
+        session = self.ssh_argv("-o", "ControlMaster=no", "-T", "--", self.host, *dial_stdio_argv())
         self.relay = Relay(self.runner, session, local.name, "ssh engine")
         self.relay.open(self.directory)
         return f"unix://{self.relay.path}"

@@ -141,11 +141,54 @@ COMPOSE_VERBS = re.compile(
 def test_compose_argv_is_built_only_in_the_compose_client() -> None:
     offenders = []
     for path in PACKAGE.rglob("*.py"):
-        if path.relative_to(PACKAGE) == Path("compose", "client.py"):
-            continue
+        if path.relative_to(PACKAGE) in (Path("compose", "client.py"), Path("engine", "docker.py")):
+            continue  # compose's argv, and docker's own (docker run --rm is not compose)
         text = path.read_text()
         if COMPOSE_VERBS.search(text) or '"exec", "-T"' in text or "compose_base" in text:
             offenders.append(str(path.relative_to(PACKAGE)))
+    assert offenders == []
+
+
+#: What starts a process, spelled as the standard library spells it.
+PROCESS_STARTERS = {
+    ("subprocess", name)
+    for name in ("run", "Popen", "call", "check_call", "check_output", "getoutput", "getstatusoutput")
+} | {
+    ("os", name)
+    for name in ("system", "popen", "execv", "execvp", "execve", "spawnv", "spawnvp", "posix_spawn", "fork")
+}
+
+
+def test_only_the_runner_starts_a_process() -> None:
+    """By the AST: a call of ``subprocess.run``, ``os.system`` and the like anywhere but runner.py."""
+    offenders = []
+    for path in PACKAGE.rglob("*.py"):
+        if path == PACKAGE / "runner.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and isinstance(node.func.value, ast.Name)
+                and (node.func.value.id, node.func.attr) in PROCESS_STARTERS
+            ):
+                offenders.append(f"{path.relative_to(PACKAGE)}:{node.lineno}")
+    assert offenders == []
+
+
+def test_plain_docker_argv_is_spelled_only_in_engine_docker_py() -> None:
+    """By the AST: a list or tuple whose first item is the string "docker" or "docker-compose"
+    (an argv) outside engine/docker.py and the compose client (which finds the compose command)."""
+    owners = {PACKAGE / "engine" / "docker.py", PACKAGE / "compose" / "client.py"}
+    offenders = []
+    for path in PACKAGE.rglob("*.py"):
+        if path in owners:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.List | ast.Tuple) and node.elts:
+                first = node.elts[0]
+                if isinstance(first, ast.Constant) and first.value in ("docker", "docker-compose"):
+                    offenders.append(f"{path.relative_to(PACKAGE)}:{node.lineno}")
     assert offenders == []
 
 
