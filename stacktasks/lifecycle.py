@@ -213,6 +213,7 @@ def reset_stack(project: Project, *, rmi: bool, backup: bool, bind_data: bool = 
 def backup_before_reset(project: Project) -> BackupResult | None:
     """An automatic backup of the db service; started for it if it is down (its volume holds data)."""
     from .db.backup import dump_database
+    from .db.manifest import Reason
     from .safety import has_terminal
 
     service = project.role_service("db")
@@ -228,7 +229,7 @@ def backup_before_reset(project: Project) -> BackupResult | None:
     try:
         # dump_database waits for a database just started (one without a healthcheck may not accept
         # connections yet).
-        return dump_database(project, reason="before reset", progress=has_terminal(sys.stderr))
+        return dump_database(project, reason=Reason.BEFORE_RESET, progress=has_terminal(sys.stderr))
     except (StackError, OSError) as error:
         from .errors import failure_of
 

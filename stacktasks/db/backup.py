@@ -25,6 +25,7 @@ from . import backupfiles, dumpfiles
 from .admin import connect, row_counts, server_major
 from .dumpfiles import BackupFormat
 from .exclusions import Exclusions
+from .manifest import Manifest, Reason, manifest_path
 from .ours import project_key, seal
 from .session import prove_same_server
 from .target import DbTarget, resolve_target
@@ -70,7 +71,7 @@ def backup_directory(project: Project) -> Path:
     return directory
 
 
-def default_backup_name(project: Project, target: DbTarget, reason: str | None) -> str:
+def default_backup_name(project: Project, target: DbTarget, reason: Reason | None) -> str:
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     name = f"{target.dbname}-{project.settings.stage}-{stamp}"
     if reason:
@@ -87,7 +88,7 @@ def git_commit(runner: Runner, root: Path) -> str | None:
     return result.stdout.strip() or None if result.returncode == 0 else None
 
 
-def backup_path(project: Project, target: DbTarget, name: str | None, fmt: BackupFormat, reason: str | None) -> Path:
+def backup_path(project: Project, target: DbTarget, name: str | None, fmt: BackupFormat, reason: Reason | None) -> Path:
     """The first name a backup would try: ``--name`` as given, else the default name."""
     stem = dumpfiles.check_name(name) if name else default_backup_name(project, target, reason)
     return backup_directory(project) / (stem + dumpfiles.SUFFIX[fmt])
@@ -101,7 +102,7 @@ def reserve_backup(first: Path, *, named: bool) -> tuple[Path, int]:
     for serial in range(1, 1000):
         final = first if serial == 1 else first.with_name(f"{stem}-{serial}{suffix}")
         partial = dumpfiles.partial_path(final)
-        manifest = dumpfiles.manifest_path(final)
+        manifest = manifest_path(final)
         taken = any(path.exists() or path.is_symlink() for path in (final, manifest))
         if not taken:
             try:
@@ -127,7 +128,7 @@ def dump_database(
     *,
     name: str | None = None,
     fmt: BackupFormat = "custom",
-    reason: str | None = None,
+    reason: Reason | None = None,
     target: DbTarget | None = None,
     progress: bool = False,
     to_stdout: bool = False,
@@ -161,13 +162,11 @@ def dump_database(
         written, counts = _stream_dump(project, conn, target, snapshot, (final, fd), fmt, progress, exclude)
     finally:
         conn.close()
-    manifest = _manifest(project, target, snapshot, final, fmt, written, counts, reason) | _excluded(exclude)
+    manifest = _manifest(project, target, snapshot, final, fmt, written, counts, reason, exclude)
     directory = final.parent
-    manifest["seal"] = seal(
-        project_key(directory, create=True) or b"", *backupfiles.backup_sealed_parts(final.name, manifest)
-    )
+    manifest = manifest.with_seal(seal(project_key(directory, create=True) or b"", *manifest.sealed_parts(final.name)))
     try:
-        dumpfiles.write_json_atomically(dumpfiles.manifest_path(final), manifest)
+        dumpfiles.write_json_atomically(manifest_path(final), manifest.to_dict())
         dumpfiles.link_into_place(dumpfiles.partial_path(final), final)
     except BaseException:
         dumpfiles.partial_path(final).unlink(missing_ok=True)  # ours: created by reserve_backup
@@ -197,10 +196,6 @@ def _check_request(to_stdout: bool) -> None:
         )
 
 
-def _excluded(exclude: Exclusions | None) -> dict[str, Any]:
-    return {"excluded": exclude.record()} if exclude else {}
-
-
 def show_dry_backup(
     project: Project, target: DbTarget, fmt: BackupFormat, first: Path | None, exclude: Exclusions | None
 ) -> None:
@@ -213,7 +208,7 @@ def show_dry_backup(
         return
     project.runner.note(
         f"stream it to {dumpfiles.partial_path(first)} (created O_EXCL, 0600), fsync, link it to {first}, "
-        f"write {dumpfiles.manifest_path(first).name}"
+        f"write {manifest_path(first).name}"
     )
 
 
@@ -331,24 +326,25 @@ def _manifest(
     fmt: BackupFormat,
     written: dumpfiles.Written,
     counts: dict[str, int],
-    reason: str | None,
-) -> dict[str, Any]:
+    reason: Reason | None,
+    exclude: Exclusions | None,
+) -> Manifest:
     settings = project.settings
-    return {
-        "stacktasks_manifest": 1,
-        "file": final.name,
-        "format": fmt,
-        "database": target.dbname,
-        "server_version": snapshot.server_version,
-        "server_major": snapshot.server_major,
-        "size": written.size,
-        "sha256": written.sha256,
-        "created_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-        "stage": settings.stage,
-        "compose_project": project.confirmation_name() if project.has_compose_files() else settings.project_name,
-        "source": target.describe(),
-        "git_commit": git_commit(project.runner, settings.root),
-        "automatic": reason is not None,
-        "reason": reason or "manual",
-        "tables": counts,
-    }
+    return Manifest(
+        file=final.name,
+        format=fmt,
+        database=target.dbname,
+        server_version=snapshot.server_version,
+        server_major=snapshot.server_major,
+        size=written.size,
+        sha256=written.sha256,
+        created_at=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        stage=settings.stage,
+        compose_project=project.confirmation_name() if project.has_compose_files() else settings.project_name,
+        source=target.describe(),
+        git_commit=git_commit(project.runner, settings.root),
+        automatic=reason is not None,
+        reason=reason or Reason.MANUAL,
+        tables=counts,
+        excluded=exclude.record() if exclude else None,
+    )

@@ -6,21 +6,29 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from ..errors import StackError
-from .dumpfiles import PARTIAL, manifest_path, read_manifest
+from .dumpfiles import PARTIAL
+from .manifest import Manifest, manifest_path, read_manifest
 
 
 @dataclass
 class BackupFile:
     path: Path
-    manifest: dict[str, Any] | None
+    manifest: Manifest | None
+    unreadable: bool = False  # a manifest is there, but not one this version can read
+
+    @property
+    def reason(self) -> str:
+        """Why it was taken, as listings say it."""
+        if self.manifest is not None:
+            return str(self.manifest.reason)
+        return "bad manifest" if self.unreadable else "no manifest"
 
     @property
     def created(self) -> str:
-        if self.manifest and self.manifest.get("created_at"):
-            return str(self.manifest["created_at"])
+        if self.manifest and self.manifest.created_at:
+            return self.manifest.created_at
         return time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(self.path.stat().st_mtime))
 
     @property
@@ -38,32 +46,25 @@ class BackupFile:
 
     @property
     def automatic(self) -> bool:
-        return bool(self.manifest and self.manifest.get("automatic"))
+        return bool(self.manifest and self.manifest.automatic)
 
     @property
     def database(self) -> str:
-        return str(self.manifest.get("database", "?")) if self.manifest else "?"
+        return self.manifest.database or "?" if self.manifest else "?"
 
     def made_here(self, key: bytes | None) -> bool:
         """Whether stacktasks wrote this backup, for this project: its manifest's seal verifies for
         this very file (name, size, digest), which nobody without the project's key can forge."""
         from .ours import verifies
 
-        manifest = self.manifest or {}
-        if self.path.is_symlink() or manifest_path(self.path).is_symlink():
+        manifest = self.manifest
+        if manifest is None or self.path.is_symlink() or manifest_path(self.path).is_symlink():
             return False
         try:
             size = self.path.stat().st_size
         except OSError:
             return False
-        return size == manifest.get("size") and verifies(
-            key, manifest.get("seal"), *backup_sealed_parts(self.path.name, manifest)
-        )
-
-
-def backup_sealed_parts(name: str, manifest: dict[str, Any]) -> tuple[object, ...]:
-    """What a backup's seal is over: the file itself (name, size, digest) and its database."""
-    return ("backup", name, manifest.get("size"), manifest.get("sha256"), manifest.get("database"))
+        return size == manifest.size and verifies(key, manifest.seal, *manifest.sealed_parts(self.path.name))
 
 
 def list_backups(directory: Path) -> list[BackupFile]:
@@ -75,10 +76,9 @@ def list_backups(directory: Path) -> list[BackupFile]:
     for path in directory.iterdir():
         if path.suffix in (".dump", ".sql", ".gz", ".tar") and path.is_file() and not path.is_symlink():
             try:
-                manifest = read_manifest(path)
+                found.append(BackupFile(path, read_manifest(path)))
             except StackError:  # listed all the same; restoring it says what is wrong
-                manifest = {"reason": "bad manifest"}
-            found.append(BackupFile(path, manifest))
+                found.append(BackupFile(path, None, unreadable=True))
     # The manifest's time has whole seconds; the file's own time orders backups within one.
     return sorted(found, key=lambda backup: (backup.instant, backup.path.stat().st_mtime_ns))
 

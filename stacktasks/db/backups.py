@@ -33,17 +33,17 @@ def parse_age(text: str) -> int:
 
 def backup_record(item: backupfiles.BackupFile) -> dict[str, Any]:
     """One backup as ``--json`` gives it."""
-    manifest = item.manifest or {}
+    manifest = item.manifest
     return {
         "file": str(item.path),
         "created": item.created,
         "size": item.path.stat().st_size,
         "database": item.database,
-        "reason": manifest.get("reason", "no manifest"),
+        "reason": item.reason,
         "automatic": item.automatic,
-        "format": manifest.get("format"),
-        "sha256": manifest.get("sha256"),
-        "tables": manifest.get("tables"),
+        "format": manifest.format if manifest else None,
+        "sha256": manifest.sha256 if manifest else None,
+        "tables": manifest.tables if manifest else None,
     }
 
 

@@ -30,10 +30,6 @@ PARTIAL = ".partial"
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")  # whole names only: fullmatch, never $
 
 
-def manifest_path(dump: Path) -> Path:
-    return dump.with_name(dump.name + ".json")
-
-
 def partial_path(path: Path) -> Path:
     return path.with_name(path.name + PARTIAL)
 
@@ -207,40 +203,6 @@ def write_json_atomically(path: Path, data: dict[str, Any]) -> None:
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
-
-
-def read_manifest(dump: Path) -> dict[str, Any] | None:
-    path = manifest_path(dump)
-    if not path.is_file():
-        return None
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
-        raise StackError(f"{path}: unreadable manifest ({error})") from None
-    if not isinstance(data, dict):
-        raise StackError(f"{path}: malformed manifest (not a JSON object)")
-    for key, kinds, meaning in MANIFEST_FIELDS:
-        value = data.get(key)
-        if value is not None and (not isinstance(value, kinds) or isinstance(value, bool) is not (kinds is bool)):
-            raise StackError(f"{path}: malformed manifest: '{key}' must be {meaning}, not {value!r}"[:300])
-    tables = data.get("tables") or {}
-    if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in tables.values()):
-        raise StackError(f"{path}: malformed manifest: every table's row count must be a whole number")
-    return data
-
-
-#: (key, type, what it must be) of the manifest fields stacktasks reads.
-MANIFEST_FIELDS: tuple[tuple[str, Any, str], ...] = (
-    ("size", int, "a whole number"),
-    ("sha256", str, "a hex digest"),
-    ("server_major", int, "a whole number"),
-    ("database", str, "a name"),
-    ("server_version", str, "a version"),
-    ("created_at", str, "a time"),
-    ("reason", str, "a word"),
-    ("automatic", bool, "true or false"),
-    ("tables", dict, "a table of row counts"),
-)
 
 
 # -- formats ----------------------------------------------------------------------------------

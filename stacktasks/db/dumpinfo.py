@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from .dumpfiles import DumpFormat
+from .manifest import Manifest
 
 
 @dataclass(frozen=True)
@@ -44,11 +45,9 @@ class DumpOrigin:
         return ", ".join(parts)
 
 
-def dump_origin(path: Path, fmt: DumpFormat, manifest: dict[str, Any] | None) -> DumpOrigin:
+def dump_origin(path: Path, fmt: DumpFormat, manifest: Manifest | None) -> DumpOrigin:
     if manifest:
-        return DumpOrigin(
-            _text(manifest.get("database")), _text(manifest.get("server_version")), _text(manifest.get("created_at"))
-        )
+        return DumpOrigin(_text(manifest.database), _text(manifest.server_version), _text(manifest.created_at))
     opener: Any = gzip.open if fmt.gzipped else open
     with opener(path, "rb") as handle:
         if fmt.kind == "custom":

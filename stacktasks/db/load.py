@@ -69,7 +69,7 @@ def load_dump(
                     plan,
                 )
                 return
-            tables = len((plan.manifest or {}).get("tables") or {}) or None
+            tables = len(plan.manifest.tables if plan.manifest else {}) or None
             jobs = 1 if plan.format.kind == "tar" else plan.jobs  # pg_restore runs a tar archive with one job only
             args = [*restore_args(jobs), *toc_args, dump_arg]
             remove = dump_arg if client.where == "service" else ""

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from ..errors import StackError
 from .admin import connect, verify_counts
 from .dumpfiles import DumpFormat
 from .dumpinfo import DumpOrigin
+from .manifest import Manifest
 from .target import DbTarget
 
 
@@ -18,7 +18,7 @@ from .target import DbTarget
 class RestorePlan:
     path: Path
     format: DumpFormat
-    manifest: dict[str, Any] | None
+    manifest: Manifest | None
     jobs: int
     origin: DumpOrigin = field(default_factory=DumpOrigin)
     database: str = ""  # the database restored (names the dump's copies in the service)
@@ -63,9 +63,9 @@ class RestoreResult:
 
 def verify_restored(target: DbTarget, dbname: str, plan: RestorePlan) -> int:
     """Row counts of the restored database against the manifest's; an error on any difference."""
-    expected = (plan.manifest or {}).get("tables")
-    if not isinstance(expected, dict):
+    if plan.manifest is None:
         return 0
+    expected = plan.manifest.tables
     conn = connect(target, dbname)
     try:
         actual = verify_counts(conn, expected)

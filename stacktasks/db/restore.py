@@ -40,6 +40,7 @@ from .loadrole import (
     load_role_name,
     say_rights_used,
 )
+from .manifest import Manifest, read_manifest
 from .plaindump import precheck_plain_dump
 from .plan import Applied, RestorePlan, RestoreResult, verify_restored
 from .session import guarded_admin
@@ -62,15 +63,15 @@ def latest_backup(project: Project, database: str) -> Path:
     return backups[-1].path
 
 
-def check_dump_file(path: Path) -> tuple[DumpFormat, dict[str, Any] | None]:
+def check_dump_file(path: Path) -> tuple[DumpFormat, Manifest | None]:
     """Format and manifest, with the file checked against it: all before anything changes."""
     fmt = dumpfiles.detect_format(path)
-    manifest = dumpfiles.read_manifest(path)
+    manifest = read_manifest(path)
     if manifest:
         size = path.stat().st_size
-        if manifest.get("size") not in (None, size):
-            raise StackError(f"{path} is {size} bytes but its manifest says {manifest['size']}: truncated or changed")
-        if manifest.get("sha256") and dumpfiles.file_digest(path) != manifest["sha256"]:
+        if manifest.size not in (None, size):
+            raise StackError(f"{path} is {size} bytes but its manifest says {manifest.size}: truncated or changed")
+        if manifest.sha256 and dumpfiles.file_digest(path) != manifest.sha256:
             raise StackError(f"{path} does not match the sha256 in its manifest: corrupt or changed")
     if fmt.kind == "plain" and dumpfiles.plain_dump_switches_database(path, fmt):
         raise StackError(
@@ -157,7 +158,7 @@ def show_dry_plan(project: Project, target: DbTarget, client: PgClient, plan: Re
     runner.note(f"create database {scratch}; restore {plan.path.name} ({plan.format.describe()}) into it")
     load_dump(project, dry_loader(project, target, client, scratch), plan, scratch)
     if plan.manifest:
-        runner.note(f"check the row counts of {len(plan.manifest.get('tables', {}))} tables against the manifest")
+        runner.note(f"check the row counts of {len(plan.manifest.tables)} tables against the manifest")
     runner.note(
         f"end the sessions on {target.dbname}; rename it to "
         f"{aside_name(target.dbname, '__undo')} and {scratch} to {target.dbname}"
@@ -187,8 +188,8 @@ def dry_loader(project: Project, target: DbTarget, client: PgClient, scratch: st
 
 def warn_newer_dump(project: Project, plan: RestorePlan, major: int) -> None:
     dump_major = None
-    if plan.manifest and plan.manifest.get("server_major"):
-        dump_major = int(plan.manifest["server_major"])
+    if plan.manifest and plan.manifest.server_major:
+        dump_major = plan.manifest.server_major
     elif plan.format.kind == "plain":
         dump_major = dumpfiles.plain_dump_major(plan.path, plan.format)
     if dump_major and dump_major > major:

@@ -16,6 +16,7 @@ from .backup import dump_database
 from .feed import PSQL_ARGS, feed_checked, pipe_into
 from .load import feed_stream
 from .loadrole import say_rights_used
+from .manifest import Reason
 from .plan import Applied, RestorePlan, verify_restored
 from .target import DbTarget
 from .tools import PgClient
@@ -30,7 +31,7 @@ def restore_in_place(
     project: Project, admin: psycopg.Connection[Any], client: PgClient, target: DbTarget, plan: RestorePlan
 ) -> Applied:
     project.runner.note(f"this role may not create databases: taking a safety dump of {target.dbname} first")
-    safety = dump_database(project, reason="before restore", target=target)
+    safety = dump_database(project, reason=Reason.BEFORE_RESTORE, target=target)
     assert safety is not None
     say_rights_used(project, admin, target)
     ended, left = end_sessions_we_may(admin, target.dbname)

@@ -8,6 +8,7 @@ from ..errors import StackError, interrupts_deferred
 from . import backupfiles
 from .admin import aside_name, database_exists, database_oid
 from .backup import backup_directory
+from .manifest import Reason
 from .restore import restore_database
 from .session import guarded_admin
 from .swap import close_database, reopen_database, swap
@@ -57,7 +58,7 @@ def restore_safety_dump(project: Project, database: str, undo: str) -> str:
     safety = [
         b
         for b in backupfiles.list_backups(backup_directory(project))
-        if b.manifest and b.manifest.get("reason") == "before restore" and b.database == database
+        if b.manifest and b.manifest.reason is Reason.BEFORE_RESTORE and b.database == database
     ]
     if not safety:
         raise StackError(f"nothing to undo: no {undo} database and no safety dump of {database}")

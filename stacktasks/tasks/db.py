@@ -128,7 +128,7 @@ def backups(
     if not found:
         print(f"no backups in {directory}")
     for item in found:
-        why = (item.manifest or {}).get("reason", "no manifest")
+        why = item.reason
         size = human_size(item.path.stat().st_size)
         print(f"{item.created:<25}  {size:>9}  {item.database:<16}  {why:<15}  {shown_path(item.path)}")
     for partial in incomplete_backups(directory):

@@ -12,6 +12,7 @@ import pytest
 
 from stacktasks.db import backupfiles, dumpfiles
 from stacktasks.db.dumpfiles import DumpFormat, Progress
+from stacktasks.db.manifest import Manifest, Reason, manifest_path
 from stacktasks.errors import StackError
 
 PLAIN = b"--\n-- PostgreSQL database dump\n--\n\n-- Dumped from database version 16.2\nSET statement_timeout = 0;\n"
@@ -109,19 +110,19 @@ def _backup(
 
     directory.mkdir(mode=0o700, exist_ok=True)
     path = write(directory / f"{name}.dump", b"PGDMP")
-    manifest: dict[str, object] = {
-        "created_at": created,
-        "automatic": automatic,
-        "database": database,
-        "reason": "before reset" if automatic else "manual",
-        "size": 5,
-        "sha256": "0" * 64,
-    }
+    manifest = Manifest(
+        created_at=created,
+        automatic=automatic,
+        database=database,
+        reason=Reason.BEFORE_RESET if automatic else Reason.MANUAL,
+        size=5,
+        sha256="0" * 64,
+    )
     if sealed:
         key = project_key(directory, create=True)
         assert key is not None
-        manifest["seal"] = seal(key, *backupfiles.backup_sealed_parts(path.name, manifest))
-    dumpfiles.manifest_path(path).write_text(json.dumps(manifest))
+        manifest = manifest.with_seal(seal(key, *manifest.sealed_parts(path.name)))
+    manifest_path(path).write_text(json.dumps(manifest.to_dict()))
     return path
 
 
@@ -133,14 +134,14 @@ def test_retention_keeps_the_newest_automatic_backups_and_every_manual_one(tmp_p
     assert pruned == autos[:2]
     remaining = sorted(p.name for p in tmp_path.glob("*.dump"))
     assert remaining == sorted([manual.name, autos[2].name, autos[3].name, autos[4].name, other.name])
-    assert not dumpfiles.manifest_path(autos[0]).exists()
+    assert not manifest_path(autos[0]).exists()
 
 
 def test_retention_never_prunes_the_backup_the_task_just_made_even_with_keep_zero(tmp_path: Path) -> None:
     older = _backup(tmp_path, "older", "2026-01-01T00:00:00", automatic=True)
     made = _backup(tmp_path, "made", "2025-01-01T00:00:00", automatic=True)  # even when it looks older
     assert backupfiles.prune_automatic(tmp_path, "app", keep=0, made=made) == [older]
-    assert made.exists() and dumpfiles.manifest_path(made).exists()
+    assert made.exists() and manifest_path(made).exists()
 
 
 def test_retention_leaves_files_whose_manifest_stacktasks_did_not_seal(tmp_path: Path) -> None:
@@ -148,9 +149,9 @@ def test_retention_leaves_files_whose_manifest_stacktasks_did_not_seal(tmp_path:
     planted = _backup(tmp_path, "mine", "2026-01-01T00:00:00", automatic=True, sealed=False)
     copied = _backup(tmp_path, "copied", "2026-01-02T00:00:00", automatic=True)
     # A sealed manifest put beside another file does not verify for it.
-    dumpfiles.manifest_path(copied).write_text(dumpfiles.manifest_path(made).read_text())
+    manifest_path(copied).write_text(manifest_path(made).read_text())
     (tmp_path / "link.dump").symlink_to(made)
-    (tmp_path / "link.dump.json").symlink_to(dumpfiles.manifest_path(made))
+    (tmp_path / "link.dump.json").symlink_to(manifest_path(made))
     assert backupfiles.prune_automatic(tmp_path, "app", keep=0, made=made) == []
     assert planted.exists() and copied.exists() and (tmp_path / "link.dump").is_symlink()
 
