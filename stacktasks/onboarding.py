@@ -130,7 +130,7 @@ def onboard_project(project: Project, *, build: bool, seed: bool) -> OnboardRepo
     created = init_env_files(project.settings, dry=project.dry).created
     detail = f"created {', '.join(path.name for path in created)}" if created else "present"
     report.steps.append(StepReport("env files", bool(created), detail))
-    project = project.reloaded()  # after env.init: the new files are part of it
+    project.refresh()  # after env.init: the new files are part of it
     _require_blocking_checks(project)
     _build_and_start(project, report, build=build)
     fresh = _migrate(project, report)

@@ -8,7 +8,6 @@ sees Invoke: ``stacktasks.tasks`` builds this from Invoke's context.
 
 from __future__ import annotations
 
-import functools
 import os
 import sys
 from collections.abc import Sequence
@@ -23,6 +22,7 @@ if TYPE_CHECKING:
     from .compose.client import Compose
     from .compose.model import ComposeModel
     from .engine.context import Engine
+    from .engine.relay import Relay, SshTunnel
     from .env.files import LoadedEnv
     from .runner import Runner
 
@@ -30,7 +30,12 @@ from .compose.files import COMPOSE_FILE_NAMES
 
 
 class Project:
-    """Settings, env, runner, compose client, roles, dry-run and the confirmation policy."""
+    """Settings, env, runner, compose client, roles, dry-run and the confirmation policy.
+
+    Every part read on first use is a declared field, empty until then: ``env``, ``runner``,
+    ``engine``, the compose client, ``roles``; what the invocation opened (relays, the ssh
+    connection) is held here too and ended by ``close``, which the task boundary calls.
+    """
 
     def __init__(
         self,
@@ -47,9 +52,14 @@ class Project:
         self.echo = echo or settings.echo
         self.assume_yes = assume_yes
         self.extra_args = list(extra_args)
-        self._given_runner = runner
-        if runner is not None:  # a recording runner in tests; otherwise built from the env on first use
-            self.__dict__["runner"] = runner
+        self._given_runner = runner  # a recording runner in tests; otherwise built from the env
+        self._env: LoadedEnv | None = None
+        self._runner: Runner | None = None
+        self._engine: Engine | None = None
+        self._compose: Compose | None = None
+        self._roles: Roles | None = None
+        self._relays: dict[tuple[str, int], Relay] = {}
+        self._tunnel: SshTunnel | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings, *, dry: bool = False, echo: bool = False) -> Project:
@@ -57,27 +67,31 @@ class Project:
         project.runner  # noqa: B018 - load the env files and check the folder now, as a task does
         return project
 
-    def reloaded(self) -> Project:
-        """The same invocation with the env files read again (after env.init wrote them)."""
-        return Project(
-            self.settings,
-            dry=self.dry,
-            echo=self.echo,
-            assume_yes=self.assume_yes,
-            extra_args=self.extra_args,
-            runner=self._given_runner,
-        )
+    def refresh(self) -> None:
+        """Read the env files again (after env.init wrote them): every part built from them is
+        dropped, and what was opened with them is closed; the settings stay."""
+        self.close()
+        self._env = self._runner = self._engine = self._compose = self._roles = None
 
     # -- read on first use ----------------------------------------------------------------------
 
-    @functools.cached_property
+    @property
     def env(self) -> LoadedEnv:
-        from .env.files import load_env_files
+        if self._env is None:
+            from .env.files import load_env_files
 
-        return load_env_files(self.settings.env_file_paths())
+            self._env = load_env_files(self.settings.env_file_paths())
+        return self._env
 
-    @functools.cached_property
+    @property
     def runner(self) -> Runner:
+        if self._runner is None:
+            self._runner = self._given_runner or self._new_runner()
+            # The engine's environment is settled before the first docker child, whichever it is.
+            self._runner.before_docker = self._connect_engine
+        return self._runner
+
+    def _new_runner(self) -> Runner:
         from .engine.context import child_environment
         from .runner import Runner
 
@@ -95,24 +109,25 @@ class Project:
         )
 
     def compose(self) -> Compose:
+        if self._compose is None:
+            from .compose.client import Compose, detect_compose
+
+            version = detect_compose(self.settings.compose_command, self.runner)
+            self._compose = Compose(self.settings, self.runner, version, engine=lambda: self.engine)
         return self._compose
 
-    @functools.cached_property
+    @property
     def engine(self) -> Engine:
         """The container engine every docker and compose call goes to (see engine/context.py)."""
-        from .engine.context import current_engine
+        if self._engine is None:
+            from .engine.context import current_engine
 
-        settings = self.settings
-        source = "the docker_context setting" if settings.docker_context else f"stage_contexts (stage {settings.stage})"
-        return current_engine(settings.engine_context(), self.runner, source)
-
-    @functools.cached_property
-    def _compose(self) -> Compose:
-        from .compose.client import Compose, detect_compose
-
-        version = detect_compose(self.settings.compose_command, self.runner)
-        self._connect_engine()
-        return Compose(self.settings, self.runner, version, engine=lambda: self.engine)
+            settings = self.settings
+            source = (
+                "the docker_context setting" if settings.docker_context else f"stage_contexts (stage {settings.stage})"
+            )
+            self._engine = current_engine(settings.engine_context(), self.runner, source)
+        return self._engine
 
     def _connect_engine(self) -> None:
         """An ssh engine gets one ssh connection for the whole task (relay.SshTunnel), which every
@@ -128,7 +143,7 @@ class Project:
         except StackError as error:
             self.runner.note(f"{error.message}; each docker call connects on its own")
             return
-        self.__dict__["_tunnel"] = tunnel
+        self._tunnel = tunnel
         self.runner.env["DOCKER_HOST"] = docker_host
         self.runner.env.pop("DOCKER_CONTEXT", None)
         self.runner.note(f"engine {engine.endpoint}: one ssh connection for this task")
@@ -137,17 +152,20 @@ class Project:
         """The compose model (one compose call, read once)."""
         return self.compose().model()
 
-    @functools.cached_property
+    @property
     def roles(self) -> Roles:
         """Which service plays each role; the compose model is read only where a compose file exists."""
-        if not self.has_compose_files():
-            return configured_roles(self.settings)
-        return resolve_roles(self.settings, self.model())
+        if self._roles is None:
+            self._roles = (
+                resolve_roles(self.settings, self.model())
+                if self.has_compose_files()
+                else configured_roles(self.settings)
+            )
+        return self._roles
 
     def mask(self, text: str) -> str:
         """Secrets hidden, with whatever is known of them so far (error paths must not load more)."""
-        env = self.__dict__.get("env")
-        return env.masker(text) if env is not None else text
+        return self._env.masker(text) if self._env is not None else text
 
     # -- questions every task asks --------------------------------------------------------------
 
@@ -212,27 +230,26 @@ class Project:
     def relay(self, service: str, port: int, socket_name: str) -> Path | None:
         """A private socket here joined to ``port`` inside ``service`` through the engine (engine/relay.py),
         opened once per invocation and closed with it (``close``); None while it is not running."""
-        from .engine.relay import Relay, service_relay
+        from .engine.relay import service_relay
 
-        relays: dict[tuple[str, int], Relay] = self.__dict__.setdefault("_relays", {})
-        if (service, port) not in relays:
+        if (service, port) not in self._relays:
             relay = service_relay(self.runner, self.compose(), service, port, socket_name)
             if relay is None:
                 return None
-            relays[service, port] = relay
-        return relays[service, port].directory
+            self._relays[service, port] = relay
+        return self._relays[service, port].directory
 
     def ssh_forward(self, socket_name: str, published: tuple[str, int]) -> Path | None:
         """On an ssh engine, a socket here forwarded over the task's one ssh connection to a port
         the engine's machine publishes (cheaper per connection than a relay); else None."""
-        tunnel = self.__dict__.get("_tunnel")
-        return tunnel.forward(socket_name, published) if tunnel is not None else None
+        return self._tunnel.forward(socket_name, published) if self._tunnel is not None else None
 
     def close(self) -> None:
         """End what this invocation opened (relays); the task boundary calls it on every exit."""
-        for relay in self.__dict__.pop("_relays", {}).values():
+        relays, self._relays = self._relays, {}
+        for relay in relays.values():
             relay.close()
-        tunnel = self.__dict__.pop("_tunnel", None)
+        tunnel, self._tunnel = self._tunnel, None
         if tunnel is not None:
             tunnel.close()
 

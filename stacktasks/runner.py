@@ -215,7 +215,16 @@ class Runner:
     echo: bool = True
     out: IO[str] | None = None  # None: sys.stdout as it is when printing (tests replace it)
     err: IO[str] | None = None
+    #: Called once, right before the first docker or compose child: where the engine's environment
+    #: is settled (an ssh engine's one connection, see Project), so no docker call takes another route.
+    before_docker: Callable[[], None] | None = field(default=None, repr=False)
     _said: set[str] = field(default_factory=set, repr=False)
+
+    def prepare(self, argv: Sequence[str]) -> None:
+        """Run ``before_docker`` ahead of the first docker child (it may start one itself)."""
+        if self.before_docker is not None and argv and Path(argv[0]).name in {"docker", "docker-compose"}:
+            hook, self.before_docker = self.before_docker, None
+            hook()
 
     def show(self, argv: Sequence[str]) -> None:
         """Print a command as it would be typed, secrets masked."""
@@ -259,6 +268,7 @@ class Runner:
         self.show(argv)
         if self.dry and changes:
             return 0
+        self.prepare(argv)
         process = self._popen(argv, extra_env)
         code = self._wait_forwarding(process)
         if check and code != 0:
@@ -274,6 +284,7 @@ class Runner:
         timeout: float | None = None,
     ) -> subprocess.CompletedProcess[str]:
         """Run a read-only command and return its output (small outputs only: it is buffered)."""
+        self.prepare(argv)
         try:
             result = subprocess.run(
                 list(argv),
@@ -315,6 +326,7 @@ class Runner:
             self.show(argv)
         if self.dry and changes:
             return PlannedChild(argv, self, what or argv[0])
+        self.prepare(argv)
         try:
             process = subprocess.Popen(
                 list(argv),

@@ -145,6 +145,7 @@ class RecordingRunner(Runner):
         )
 
     def _answer(self, argv: Sequence[str]) -> Answer:
+        self.prepare(argv)  # as the real runner does before its first docker child
         self.commands.append(list(argv))
         for answer in self.answers:
             if answer.matches(argv):

@@ -121,3 +121,14 @@ def test_the_ssh_tunnel_passes_the_endpoints_user_and_port_before_the_host() -> 
     finally:
         tunnel.close()
     assert not tunnel.directory.exists()
+
+
+def test_the_engine_is_settled_before_the_first_docker_call_whichever_it_is(tmp_path: Path) -> None:
+    from stacktasks.testing import RecordingRunner, project_for_test
+
+    runner = RecordingRunner(env={}, cwd=tmp_path).answer("docker", "info", stdout="27.0|overlay2|0|x")
+    project = project_for_test(tmp_path, runner, {"name": "shop", "services": {}})
+    project.runner.capture(["docker", "info", "--format", "{{.ServerVersion}}"])
+    first_docker_calls = [argv[:3] for argv in runner.commands]
+    assert first_docker_calls[:2] == [["docker", "context", "show"], ["docker", "context", "inspect"]]
+    assert first_docker_calls[-1] == ["docker", "info", "--format"]
