@@ -48,8 +48,8 @@ class BackupResult:
 
 
 @dataclass
-class Snapshot:
-    """What the snapshot connection read before pg_dump started."""
+class ExportedSnapshot:
+    """The transaction snapshot pg_dump reads (pg_export_snapshot), and what its connection read first."""
 
     name: str
     server_version: str
@@ -223,7 +223,7 @@ def recover_before_backup(project: Project, target: DbTarget) -> None:
         pass
 
 
-def export_snapshot(conn: psycopg.Connection[Any]) -> Snapshot:
+def export_snapshot(conn: psycopg.Connection[Any]) -> ExportedSnapshot:
     import psycopg
 
     conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
@@ -232,14 +232,14 @@ def export_snapshot(conn: psycopg.Connection[Any]) -> Snapshot:
         "select pg_export_snapshot(), current_setting('server_version'), pg_database_size(current_database())"
     ).fetchone()
     assert row is not None
-    return Snapshot(str(row[0]), str(row[1]), server_major(conn), int(row[2]))
+    return ExportedSnapshot(str(row[0]), str(row[1]), server_major(conn), int(row[2]))
 
 
 def _stream_dump(
     project: Project,
     conn: psycopg.Connection[Any],
     target: DbTarget,
-    snapshot: Snapshot,
+    snapshot: ExportedSnapshot,
     reserved: tuple[Path | None, int],
     fmt: BackupFormat,
     progress: bool,
@@ -321,7 +321,7 @@ class RowCounter:
 def _manifest(
     project: Project,
     target: DbTarget,
-    snapshot: Snapshot,
+    snapshot: ExportedSnapshot,
     final: Path,
     fmt: BackupFormat,
     written: dumpfiles.Written,

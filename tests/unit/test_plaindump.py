@@ -66,3 +66,107 @@ def test_a_meta_command_after_a_long_line_is_still_refused(long_line: bytes) -> 
 def test_a_meta_command_at_the_end_of_a_long_line_is_refused() -> None:
     with pytest.raises(RefusedDump, match="meta-command"):
         checked(b"SELECT 1; " + b" " * (3 * MiB) + b"\\! touch /tmp/pwned\n")
+
+
+# -- every construct refused, and what only looks like one ------------------------------------
+
+META_COMMANDS = [
+    b"\\! id",
+    b"\\o /tmp/out",
+    b"\\i /etc/passwd",
+    b"\\ir other.sql",
+    b"\\copy t from program 'id'",
+    b"\\setenv PAGER id",
+    b"\\gexec",
+    b"\\set ON_ERROR_STOP off",
+    b"SELECT 1 \\g /tmp/out",
+    b"\\restrict second-key-after-statements",
+]
+
+
+@pytest.mark.parametrize("line", META_COMMANDS, ids=[line.decode() for line in META_COMMANDS])
+def test_every_psql_meta_command_but_pg_dumps_own_is_refused(line: bytes) -> None:
+    with pytest.raises(RefusedDump, match="meta-command"):
+        checked(b"SELECT 1;\n" + line + b"\n")
+
+
+@pytest.mark.parametrize("line", [b"\\c postgres", b"\\connect template1"])
+def test_connecting_to_another_database_is_refused(line: bytes) -> None:
+    with pytest.raises(RefusedDump, match="connects to another database"):
+        checked(line + b"\n")
+
+
+BEYOND = [
+    "CREATE DATABASE other;",
+    "DROP DATABASE postgres;",
+    "ALTER ROLE app SUPERUSER;",
+    "CREATE USER intruder;",
+    "DROP GROUP staff;",
+    "CREATE TABLESPACE t LOCATION '/tmp';",
+    "CREATE SUBSCRIPTION s CONNECTION 'host=x' PUBLICATION p;",
+    "ALTER SYSTEM SET archive_command = 'id';",
+    "LOAD 'plugin';",
+    "CHECKPOINT;",
+    "VACUUM FULL;",
+    "COMMIT;",
+    "ROLLBACK;",
+    "ABORT;",
+    "END;",
+    "BEGIN;",
+    "START TRANSACTION;",
+    "PREPARE TRANSACTION 'x';",
+    "SET standard_conforming_strings = off;",
+    "SET SESSION standard_conforming_strings TO 'false';",
+    "COPY t TO PROGRAM 'id';",
+    "SELECT set_config('standard_conforming_strings', 'off', false);",
+]
+
+
+@pytest.mark.parametrize("statement", BEYOND)
+def test_every_statement_that_reaches_beyond_the_database_or_its_transaction_is_refused(statement: str) -> None:
+    with pytest.raises(RefusedDump, match="reaches beyond the restored database"):
+        checked(statement.encode() + b"\n")
+
+
+def test_a_file_without_pg_dumps_header_is_refused() -> None:
+    checker = PlainDumpChecker("test.sql")
+    with pytest.raises(RefusedDump, match="no '-- PostgreSQL database dump' header"):
+        checker.feed(b"SELECT 1;\n" * 20)
+        checker.finish()
+
+
+def test_a_dump_cut_before_its_footer_is_refused() -> None:
+    checker = PlainDumpChecker("test.sql")
+    checker.feed(HEAD + b"CREATE TABLE t (i int);\n")
+    with pytest.raises(RefusedDump, match="no pg_dump footer"):
+        checker.finish()
+
+
+def test_a_dump_cut_inside_a_statement_is_refused() -> None:
+    checker = PlainDumpChecker("test.sql")
+    checker.feed(HEAD + b"CREATE TABLE t (i int\n")
+    with pytest.raises(RefusedDump, match="middle of a statement"):
+        checker.finish()
+
+
+def test_sql_after_the_footer_is_refused() -> None:
+    with pytest.raises(RefusedDump, match="SQL after pg_dump's footer"):
+        checked(b"SELECT 1;\n" + FOOT + b"DROP TABLE t;\n")
+
+
+LOOK_ALIKES = [
+    b"SELECT '\\! not a command';\n",
+    b"SELECT E'\\\\! still a string';\n",
+    b'SELECT 1 AS "\\! an identifier";\n',
+    b"SELECT $body$\n\\! inside a dollar quote\n$body$;\n",
+    b"-- \\! in a comment\nSELECT 1;\n",
+    b"/* \\! in a /* nested */ comment */ SELECT 1;\n",
+    b"COPY t (v) FROM stdin;\n\\! data, not a command\n\\\\x\n\\.\n",
+    b"CREATE FUNCTION f() RETURNS int LANGUAGE sql AS $$ SELECT 1 $$;\n",
+]
+
+
+@pytest.mark.parametrize("body", LOOK_ALIKES, ids=[f"look-alike-{i}" for i in range(len(LOOK_ALIKES))])
+def test_what_only_looks_like_a_meta_command_passes_unchanged(body: bytes) -> None:
+    out, _ = checked(body)
+    assert out == HEAD + body + FOOT
