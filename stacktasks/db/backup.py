@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import USAGE, StackError
 from . import backupfiles, dumpfiles
 from .admin import connect, row_counts, server_major
-from .dumpfiles import BackupFormat
+from .dumpread import BackupFormat
 from .exclusions import Exclusions
 from .manifest import Manifest, Reason, manifest_path
 from .ours import project_key, seal

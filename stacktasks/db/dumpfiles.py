@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import gzip
 import hashlib
 import json
 import os
@@ -17,10 +16,9 @@ import re
 import stat
 import sys
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import IO, Any
 
 from ..errors import StackError
 
@@ -179,14 +177,6 @@ def stream_to_file(source: IO[bytes], destination: Path | int, progress: Progres
     return Written(size, digest.hexdigest())
 
 
-def file_digest(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def write_json_atomically(path: Path, data: dict[str, Any]) -> None:
     """A new JSON file, written whole under a private temporary name, then linked into place."""
     import secrets
@@ -203,98 +193,6 @@ def write_json_atomically(path: Path, data: dict[str, Any]) -> None:
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
-
-
-# -- formats ----------------------------------------------------------------------------------
-
-
-#: What pg_dump wrote: its custom or tar archive, or plain SQL.
-DumpKind = Literal["custom", "tar", "plain"]
-#: What db.backup writes.
-BackupFormat = Literal["custom", "plain"]
-
-
-@dataclass(frozen=True)
-class DumpFormat:
-    kind: DumpKind
-    gzipped: bool = False
-
-    def describe(self) -> str:
-        name = {"custom": "custom-format dump", "tar": "tar-format dump", "plain": "plain SQL dump"}[self.kind]
-        return f"gzip-compressed {name}" if self.gzipped else name
-
-
-def _classify(head: bytes) -> DumpKind | None:
-    if head.startswith(b"PGDMP"):
-        return "custom"
-    if len(head) > 262 and head[257:262] == b"ustar":
-        return "tar"
-    if b"\x00" in head:
-        return None
-    try:
-        text = head.decode("utf-8")
-    except UnicodeDecodeError as error:
-        if error.start < len(head) - 4:  # a cut multibyte character at the end is fine
-            return None
-        text = head[: error.start].decode("utf-8")
-    stripped = text.lstrip("\ufeff \t\r\n")
-    sql_starts = ("--", "/*", "set ", "create ", "begin", "select ", "insert ", "\\", "alter ", "copy ", "start ")
-    return "plain" if stripped.lower().startswith(sql_starts) else None
-
-
-def detect_format(path: Path) -> DumpFormat:
-    """The dump's format, read from its content; an error for anything that is not a dump."""
-    if not path.exists():
-        raise StackError(f"{path}: no such file", hint="inv db.backups lists the backups")
-    if not path.is_file():
-        raise StackError(f"{path}: not a file")
-    with path.open("rb") as handle:
-        head = handle.read(4096)
-    if not head:
-        raise StackError(f"{path} is empty: not a dump")
-    gzipped = head.startswith(b"\x1f\x8b")
-    if gzipped:
-        try:
-            with gzip.open(path, "rb") as handle:
-                head = handle.read(4096)
-        except (OSError, EOFError) as error:
-            raise StackError(f"{path}: broken gzip data ({error})") from None
-    kind = _classify(head)
-    if kind is None:
-        raise StackError(
-            f"{path} is not a PostgreSQL dump (neither custom format, tar format nor SQL text)",
-        )
-    return DumpFormat(kind, gzipped)
-
-
-DUMPED_FROM = re.compile(rb"Dumped from database version (\d+)")
-
-
-def plain_dump_major(path: Path, fmt: DumpFormat) -> int | None:
-    """The server major a plain dump names in its header comment."""
-    opener: Any = gzip.open if fmt.gzipped else open
-    with opener(path, "rb") as handle:
-        head = handle.read(65536)
-    match = DUMPED_FROM.search(head)
-    return int(match.group(1)) if match else None
-
-
-SWITCHES_DATABASE = re.compile(rb"^(\\connect|\\c |create database|drop database)", re.IGNORECASE | re.MULTILINE)
-
-
-def plain_dump_switches_database(path: Path, fmt: DumpFormat) -> bool:
-    """A dump made with --create (or by pg_dumpall) connects elsewhere: it would bypass the scratch."""
-    opener: Any = gzip.open if fmt.gzipped else open
-    with opener(path, "rb") as handle:
-        head = handle.read(1 << 18)
-    return SWITCHES_DATABASE.search(head) is not None
-
-
-@contextlib.contextmanager
-def open_dump_stream(path: Path, fmt: DumpFormat) -> Iterator[IO[bytes]]:
-    """The dump's bytes, gunzipped when needed."""
-    with gzip.open(path, "rb") if fmt.gzipped else path.open("rb") as handle:
-        yield handle  # type: ignore[misc]
 
 
 # -- listing and retention ----------------------------------------------------------------------

@@ -19,7 +19,7 @@ from .admin import connect, server_major, statement
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from .dumpfiles import DumpFormat
+    from .dumpread import DumpFormat
     from .target import DbTarget
 
 #: A TOC line of ``pg_restore -l``: ``12; 3079 16385 EXTENSION - pgcrypto`` or
@@ -53,7 +53,7 @@ def toc_without(toc: str, extensions: Iterable[str]) -> str:
 
 def plain_extensions(path: Path, fmt: DumpFormat) -> list[str]:
     """The extensions a plain dump creates before its first table."""
-    from .dumpfiles import open_dump_stream
+    from .dumpread import open_dump_stream
 
     names: list[str] = []
     read = 0

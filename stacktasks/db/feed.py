@@ -8,6 +8,7 @@ from typing import IO, TYPE_CHECKING
 
 from ..safety import has_terminal
 from . import dumpfiles
+from .dumpread import open_dump_stream
 from .plaindump import PlainDumpChecker
 
 if TYPE_CHECKING:
@@ -42,7 +43,7 @@ def pipe_into(
     meter = dumpfiles.Progress(f"restore {plan.path.name}", enabled=has_terminal(sys.stderr), total=total)
     with child:
         try:
-            with dumpfiles.open_dump_stream(plan.path, plan.format) as source:
+            with open_dump_stream(plan.path, plan.format) as source:
                 if plan.format.kind == "plain":
                     feed_checked(
                         child.stdin,

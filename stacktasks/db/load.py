@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from ..safety import has_terminal
 from . import dumpfiles
 from .backup import backup_directory
+from .dumpread import open_dump_stream
 from .extensions import plain_extensions, prepare_extensions, toc_extensions, toc_without
 from .feed import PSQL_ARGS, feed, pipe_into
 from .tools import PgClient, file_in_service
@@ -140,7 +141,7 @@ def read_toc(
 
 def feed_stream(child: Child, plan: RestorePlan) -> None:
     """The dump, unpacked, into a child's stdin (from a thread; the child may stop reading early)."""
-    with contextlib.suppress(OSError), dumpfiles.open_dump_stream(plan.path, plan.format) as source:
+    with contextlib.suppress(OSError), open_dump_stream(plan.path, plan.format) as source:
         feed(child.stdin, source)
 
 

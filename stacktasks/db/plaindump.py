@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from ..errors import StackError
 
@@ -343,26 +342,22 @@ def _escaped(line: bytes, start: int, quote_at: int) -> bool:
     return run % 2 == 1
 
 
-def precheck_plain_dump(path: Path, gzipped: bool) -> None:
-    """pg_dump's header, and (uncompressed) its footer, read before anything is created: the full
-    check runs while the dump streams to psql, before psql sees each line."""
-    import gzip
-
-    checker = PlainDumpChecker(path.name)
-    opener = gzip.open if gzipped else open
-    with opener(path, "rb") as handle:
-        head = handle.read(4096)
-    for line in head.splitlines(keepends=True)[:HEADER_WINDOW]:
+def check_plain_head(name: str, head: bytes) -> None:
+    """pg_dump's header, read before anything is created (the full check runs while the dump
+    streams to psql, before psql sees each line)."""
+    checker = PlainDumpChecker(name)
+    for line in head[:4096].splitlines(keepends=True)[:HEADER_WINDOW]:
         if checker.seen_header:
             break
         checker.line += 1
         checker._expect_header(line)
     if not checker.seen_header:
         checker._refuse("it is not pg_dump output (no '-- PostgreSQL database dump' header)")
-    if not gzipped:
-        with path.open("rb") as handle:
-            handle.seek(max(0, path.stat().st_size - 4096))
-            tail = handle.read()
-        if FOOTER not in tail:
-            checker.line = 0
-            checker._refuse("it has no pg_dump footer (-- PostgreSQL database dump complete): the dump was cut short")
+
+
+def check_plain_tail(name: str, tail: bytes) -> None:
+    """pg_dump's footer at the end of an uncompressed dump: a cut one is refused before anything changes."""
+    if FOOTER not in tail:
+        PlainDumpChecker(name)._refuse(
+            "it has no pg_dump footer (-- PostgreSQL database dump complete): the dump was cut short"
+        )

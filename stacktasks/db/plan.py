@@ -3,27 +3,39 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import StackError
 from .admin import connect, verify_counts
-from .dumpfiles import DumpFormat
-from .dumpinfo import DumpOrigin
+from .dumpread import DumpFormat, DumpOrigin, ReadDump
 from .manifest import Manifest
 from .target import DbTarget
 
 
 @dataclass
 class RestorePlan:
-    path: Path
-    format: DumpFormat
-    manifest: Manifest | None
+    dump: ReadDump  # the file, read once and checked (dumpread.py)
     jobs: int
-    origin: DumpOrigin = field(default_factory=DumpOrigin)
     database: str = ""  # the database restored (names the dump's copies in the service)
     #: Extensions made ready before the load, whose own entries the dump skips (extensions.py).
     ready_extensions: frozenset[str] = frozenset()
+
+    @property
+    def path(self) -> Path:
+        return self.dump.path
+
+    @property
+    def format(self) -> DumpFormat:
+        return self.dump.format
+
+    @property
+    def manifest(self) -> Manifest | None:
+        return self.dump.manifest
+
+    @property
+    def origin(self) -> DumpOrigin:
+        return self.dump.origin
 
 
 @dataclass(frozen=True)

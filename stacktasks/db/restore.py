@@ -29,8 +29,7 @@ from .admin import (
     statement,
 )
 from .backup import backup_directory
-from .dumpfiles import DumpFormat
-from .dumpinfo import dump_origin
+from .dumpread import read_dump
 from .load import load_dump
 from .loadrole import (
     LoadRole,
@@ -40,8 +39,6 @@ from .loadrole import (
     load_role_name,
     say_rights_used,
 )
-from .manifest import Manifest, read_manifest
-from .plaindump import precheck_plain_dump
 from .plan import Applied, RestorePlan, RestoreResult, verify_restored
 from .session import guarded_admin
 from .swap import close_database, reopen_database, swap
@@ -61,26 +58,6 @@ def latest_backup(project: Project, database: str) -> Path:
     if not backups:
         raise StackError(f"no backups of {database} in {backup_directory(project)}", hint="inv db.backup makes one")
     return backups[-1].path
-
-
-def check_dump_file(path: Path) -> tuple[DumpFormat, Manifest | None]:
-    """Format and manifest, with the file checked against it: all before anything changes."""
-    fmt = dumpfiles.detect_format(path)
-    manifest = read_manifest(path)
-    if manifest:
-        size = path.stat().st_size
-        if manifest.size not in (None, size):
-            raise StackError(f"{path} is {size} bytes but its manifest says {manifest.size}: truncated or changed")
-        if manifest.sha256 and dumpfiles.file_digest(path) != manifest.sha256:
-            raise StackError(f"{path} does not match the sha256 in its manifest: corrupt or changed")
-    if fmt.kind == "plain" and dumpfiles.plain_dump_switches_database(path, fmt):
-        raise StackError(
-            f"{path} connects to or creates databases itself (made with pg_dump --create or pg_dumpall)",
-            hint="dump without --create (inv db.backup does), then restore that",
-        )
-    if fmt.kind == "plain":
-        precheck_plain_dump(path, fmt.gzipped)
-    return fmt, manifest
 
 
 def dump_to_restore(project: Project, file: str, latest: bool) -> Path | None:
@@ -117,10 +94,8 @@ def restore_database(project: Project, path: Path | None, *, jobs: int | None = 
     target = resolve_target(project)
     target.refuse_transaction_pooler("restore")
     path = path or latest_backup(project, target.dbname)
-    fmt, manifest = check_dump_file(path)
-    plan = RestorePlan(
-        path, fmt, manifest, jobs or default_jobs(project), dump_origin(path, fmt, manifest), target.dbname
-    )
+    dump = read_dump(path)
+    plan = RestorePlan(dump, jobs or default_jobs(project), target.dbname)
     if project.dry:
         show_dry_plan(project, target, choose_client(project, target, None), plan)
         return None
@@ -187,11 +162,7 @@ def dry_loader(project: Project, target: DbTarget, client: PgClient, scratch: st
 
 
 def warn_newer_dump(project: Project, plan: RestorePlan, major: int) -> None:
-    dump_major = None
-    if plan.manifest and plan.manifest.server_major:
-        dump_major = plan.manifest.server_major
-    elif plan.format.kind == "plain":
-        dump_major = dumpfiles.plain_dump_major(plan.path, plan.format)
+    dump_major = plan.dump.server_major
     if dump_major and dump_major > major:
         project.runner.note(
             f"warning: the dump comes from PostgreSQL {dump_major}, this server is {major}; "

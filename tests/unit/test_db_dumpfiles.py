@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import stat
 import subprocess
@@ -11,11 +12,14 @@ from pathlib import Path
 import pytest
 
 from stacktasks.db import backupfiles, dumpfiles
-from stacktasks.db.dumpfiles import DumpFormat, Progress
+from stacktasks.db.dumpfiles import Progress
+from stacktasks.db.dumpread import DumpFormat, detect_format, read_dump
 from stacktasks.db.manifest import Manifest, Reason, manifest_path
 from stacktasks.errors import StackError
 
 PLAIN = b"--\n-- PostgreSQL database dump\n--\n\n-- Dumped from database version 16.2\nSET statement_timeout = 0;\n"
+
+FOOTER = b"\n--\n-- PostgreSQL database dump complete\n--\n"
 
 
 def write(path: Path, data: bytes) -> Path:
@@ -25,23 +29,23 @@ def write(path: Path, data: bytes) -> Path:
 
 def test_a_custom_dump_is_known_by_its_pgdmp_header(tmp_path: Path) -> None:
     path = write(tmp_path / "x.bin", b"PGDMP\x01\x0e\x00" + b"\x00" * 100)
-    assert dumpfiles.detect_format(path) == DumpFormat("custom")
+    assert detect_format(path) == DumpFormat("custom")
 
 
 def test_a_plain_sql_dump_is_known_by_its_text(tmp_path: Path) -> None:
-    assert dumpfiles.detect_format(write(tmp_path / "x", PLAIN)) == DumpFormat("plain")
+    assert detect_format(write(tmp_path / "x", PLAIN)) == DumpFormat("plain")
 
 
 def test_gzip_is_looked_through_to_the_dump_inside(tmp_path: Path) -> None:
     path = write(tmp_path / "x.sql.gz", gzip.compress(PLAIN))
-    assert dumpfiles.detect_format(path) == DumpFormat("plain", gzipped=True)
+    assert detect_format(path) == DumpFormat("plain", gzipped=True)
     custom = write(tmp_path / "y.gz", gzip.compress(b"PGDMP" + b"\x00" * 64))
-    assert dumpfiles.detect_format(custom) == DumpFormat("custom", gzipped=True)
+    assert detect_format(custom) == DumpFormat("custom", gzipped=True)
 
 
 def test_a_tar_dump_is_known_by_its_ustar_magic(tmp_path: Path) -> None:
     header = b"toc.dat".ljust(257, b"\x00") + b"ustar\x0000" + b"\x00" * 300
-    assert dumpfiles.detect_format(write(tmp_path / "x.tar", header)).kind == "tar"
+    assert detect_format(write(tmp_path / "x.tar", header)).kind == "tar"
 
 
 @pytest.mark.parametrize(
@@ -51,29 +55,39 @@ def test_a_tar_dump_is_known_by_its_ustar_magic(tmp_path: Path) -> None:
 )
 def test_anything_else_is_not_a_postgres_dump(tmp_path: Path, content: bytes) -> None:
     with pytest.raises(StackError, match="is not a PostgreSQL dump"):
-        dumpfiles.detect_format(write(tmp_path / "x", content))
+        detect_format(write(tmp_path / "x", content))
 
 
 def test_an_empty_file_and_a_missing_file_are_clear_errors(tmp_path: Path) -> None:
     with pytest.raises(StackError, match="is empty"):
-        dumpfiles.detect_format(write(tmp_path / "empty.dump", b""))
+        detect_format(write(tmp_path / "empty.dump", b""))
     with pytest.raises(StackError, match="no such file"):
-        dumpfiles.detect_format(tmp_path / "missing.dump")
+        detect_format(tmp_path / "missing.dump")
 
 
 def test_broken_gzip_data_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(StackError, match="broken gzip"):
-        dumpfiles.detect_format(write(tmp_path / "x.gz", b"\x1f\x8b\x08\x00garbage"))
+        detect_format(write(tmp_path / "x.gz", b"\x1f\x8b\x08\x00garbage"))
 
 
 def test_the_server_major_is_read_from_a_plain_dumps_header(tmp_path: Path) -> None:
-    assert dumpfiles.plain_dump_major(write(tmp_path / "x.sql", PLAIN), DumpFormat("plain")) == 16
+    assert read_dump(write(tmp_path / "x.sql", PLAIN + FOOTER)).server_major == 16
 
 
-def test_a_plain_dump_made_with_create_is_recognised(tmp_path: Path) -> None:
-    created = PLAIN + b"CREATE DATABASE app WITH TEMPLATE = template0;\n\\connect app\n"
-    assert dumpfiles.plain_dump_switches_database(write(tmp_path / "c.sql", created), DumpFormat("plain"))
-    assert not dumpfiles.plain_dump_switches_database(write(tmp_path / "p.sql", PLAIN), DumpFormat("plain"))
+def test_a_plain_dump_made_with_create_is_refused_before_anything_changes(tmp_path: Path) -> None:
+    created = PLAIN + b"CREATE DATABASE app WITH TEMPLATE = template0;\n\\connect app\n" + FOOTER
+    with pytest.raises(StackError, match="connects to or creates databases itself"):
+        read_dump(write(tmp_path / "c.sql", created))
+
+
+def test_a_whole_plain_dump_reads_as_one_checked_value(tmp_path: Path) -> None:
+    dump = read_dump(write(tmp_path / "p.sql", PLAIN + FOOTER))
+    assert dump.format == DumpFormat("plain") and dump.manifest is None and dump.origin.server_version
+
+
+def test_a_plain_dump_cut_before_its_footer_is_refused_on_reading(tmp_path: Path) -> None:
+    with pytest.raises(StackError, match="no pg_dump footer"):
+        read_dump(write(tmp_path / "cut.sql", PLAIN))
 
 
 def test_a_streamed_file_is_private_hashed_and_complete(tmp_path: Path) -> None:
@@ -85,7 +99,7 @@ def test_a_streamed_file_is_private_hashed_and_complete(tmp_path: Path) -> None:
     child.wait()
     assert (tmp_path / "out").read_bytes() == data
     assert written.size == len(data)
-    assert written.sha256 == dumpfiles.file_digest(tmp_path / "out")
+    assert written.sha256 == hashlib.sha256(data).hexdigest()
     assert stat.S_IMODE((tmp_path / "out").stat().st_mode) == 0o600
 
 
