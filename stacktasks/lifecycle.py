@@ -46,9 +46,9 @@ def rebuild(project: Project, services: Sequence[str], *, pull: bool, wait: bool
     built = [service for service in services if model.has_build(service)]
     if image_only:
         project.runner.note(f"{', '.join(image_only)} has no build section: pulling its image instead")
-        compose.run("pull", *image_only)
+        compose.pull(image_only)
     if built or not services:
-        compose.run("build", "--no-cache", *(["--pull"] if pull else []), *built)
+        compose.build(built, no_cache=True, pull=pull)
     bring_up(project, services, build=False, wait=wait, timeout=0)
 
 
@@ -92,7 +92,7 @@ def ensure_images(project: Project, services: Sequence[str]) -> None:
     for service, image in sorted(wanted.items()):
         if project.runner.capture(image_id_argv(image), check=False).returncode == 0:
             continue
-        code = project.runner.run(project.compose().argv("pull", service), check=False)
+        code = project.compose().pull([service], check=False)
         if code:
             raise StackError(
                 f"service {service} could not start: its image {image} is not on this engine and could not be pulled",

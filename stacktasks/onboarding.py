@@ -155,7 +155,7 @@ def _build_and_start(project: Project, report: OnboardReport, *, build: bool) ->
     compose = project.compose()
 
     def build_images() -> str:
-        compose.run("build")
+        compose.build()
         return "images built"
 
     def start() -> str:

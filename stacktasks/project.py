@@ -110,7 +110,8 @@ class Project:
 
     def compose(self) -> Compose:
         if self._compose is None:
-            from .compose.client import Compose, detect_compose
+            from .compose.client import Compose
+            from .compose.version import detect_compose
 
             version = detect_compose(self.settings.compose_command, self.runner)
             self._compose = Compose(self.settings, self.runner, version, engine=lambda: self.engine)

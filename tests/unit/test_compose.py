@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from stacktasks.compose.client import Compose, ComposeVersion, parse_version
+from stacktasks.compose.client import Compose
 from stacktasks.compose.model import ComposeModel
+from stacktasks.compose.version import ComposeVersion, parse_version
 from stacktasks.errors import StackError
 from stacktasks.runner import Runner
 from stacktasks.settings import Settings, resolve

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from stacktasks.compose.client import Compose, ComposeVersion
+from stacktasks.compose.client import Compose
+from stacktasks.compose.version import ComposeVersion
 from stacktasks.db.target import DbTarget, parse_database_url
 from stacktasks.db.tools import PgClient
 from stacktasks.runner import Runner

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from stacktasks.compose.client import Compose, ComposeVersion
+from stacktasks.compose.client import Compose
+from stacktasks.compose.version import ComposeVersion
 from stacktasks.engine.context import Engine, child_environment
 from stacktasks.engine.relay import SshTunnel
 from stacktasks.errors import StackError

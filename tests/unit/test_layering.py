@@ -6,6 +6,8 @@ import ast
 import re
 from pathlib import Path
 
+import pytest
+
 PACKAGE = Path(__file__).resolve().parents[2] / "stacktasks"
 TASK_LAYER = PACKAGE / "tasks"
 MAX_MODULE_LINES = 400
@@ -176,10 +178,37 @@ def test_only_the_runner_starts_a_process() -> None:
     assert offenders == []
 
 
+COMPOSE_SUBCOMMANDS = {
+    "up", "down", "ps", "logs", "exec", "run", "build", "pull", "push", "restart", "start", "stop", "rm", "kill",
+    "config", "port", "watch", "create", "images", "top", "events", "cp", "pause", "unpause", "version", "ls",
+}  # fmt: skip
+
+
+def test_no_compose_verb_is_spelled_outside_the_compose_client() -> None:
+    """By the AST: a call whose first argument is a compose subcommand as a string
+    (``compose.run("build")``, ``compose.argv("pull", …)``) anywhere but compose/client.py: the
+    verbs the tasks run are its typed methods."""
+    offenders = []
+    for path in PACKAGE.rglob("*.py"):
+        if path == PACKAGE / "compose" / "client.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in ("run", "argv", "capture")
+                and node.args
+                and isinstance(node.args[0], ast.Constant)
+                and node.args[0].value in COMPOSE_SUBCOMMANDS
+            ):
+                offenders.append(f"{path.relative_to(PACKAGE)}:{node.lineno}")
+    assert offenders == []
+
+
 def test_plain_docker_argv_is_spelled_only_in_engine_docker_py() -> None:
     """By the AST: a list or tuple whose first item is the string "docker" or "docker-compose"
-    (an argv) outside engine/docker.py and the compose client (which finds the compose command)."""
-    owners = {PACKAGE / "engine" / "docker.py", PACKAGE / "compose" / "client.py"}
+    (an argv) outside engine/docker.py and compose/version.py (which finds the compose command)."""
+    owners = {PACKAGE / "engine" / "docker.py", PACKAGE / "compose" / "version.py"}
     offenders = []
     for path in PACKAGE.rglob("*.py"):
         if path in owners:
@@ -192,7 +221,19 @@ def test_plain_docker_argv_is_spelled_only_in_engine_docker_py() -> None:
     assert offenders == []
 
 
-def test_a_newcomer_finds_restore_by_file_name() -> None:
-    assert (PACKAGE / "db" / "restore.py").is_file()
-    assert (PACKAGE / "db" / "backup.py").is_file()
-    assert (PACKAGE / "db" / "undo.py").is_file()
+@pytest.mark.parametrize("package", ["db", "compose", "engine", "redis", "env"])
+def test_each_packages_map_names_every_module_in_it_and_nothing_else(package: str) -> None:
+    """A newcomer reads the package's docstring to find what answers a question: the map must
+    be the tree, whatever is added, moved or removed."""
+    folder = PACKAGE / package
+    modules = {path.name for path in folder.glob("*.py") if path.name != "__init__.py"}
+    named = set(re.findall(r"``(\w+\.py)``", ast.get_docstring(ast.parse((folder / "__init__.py").read_text())) or ""))
+    assert named == modules
+
+
+def test_the_readme_layout_names_every_package_and_top_level_module() -> None:
+    layout = (PACKAGE.parent / "README.md").read_text().split("## Layout", 1)[1].split("\n## ", 1)[0]
+    parts = {p.name for p in PACKAGE.iterdir() if p.is_dir() and (p / "__init__.py").is_file()}
+    parts |= {p.name for p in PACKAGE.glob("*.py") if p.name not in ("__main__.py",)}
+    missing = sorted(part for part in parts if part + ("/" if not part.endswith(".py") else "") not in layout)
+    assert missing == []

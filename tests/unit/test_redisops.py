@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from stacktasks.compose.client import Compose, ComposeVersion
+from stacktasks.compose.client import Compose
+from stacktasks.compose.version import ComposeVersion
 from stacktasks.errors import StackError
 from stacktasks.redis.flush import parse_redis_url, pattern_bytes, show_key
 from stacktasks.runner import Runner
