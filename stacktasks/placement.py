@@ -21,8 +21,8 @@ from .errors import USAGE, StackError
 
 if TYPE_CHECKING:
     from .project import Project
+    from .settings import TargetChoice
 
-CHOICES = ("auto", "service", "url")
 #: Host names that mean this machine (where the engine is local, the service's published ports).
 THIS_MACHINE = frozenset({"localhost", "127.0.0.1", "::1", "[::1]", "host.docker.internal", *WILDCARD_BINDS})
 
@@ -43,11 +43,9 @@ class UrlAim:
 
 
 def place(
-    project: Project, role: str, *, service: str | None, url: UrlAim | None, service_port: int, choice: str
+    project: Project, role: str, *, service: str | None, url: UrlAim | None, service_port: int, choice: TargetChoice
 ) -> Placement:
     """The service or the URL, by the rule above; a conflict is an error that names both."""
-    if choice not in CHOICES:
-        raise StackError(f"{role}.target is {choice!r}; use auto, service or url", code=USAGE)
     if choice == "url" or (choice == "auto" and service is None):
         if url is None:
             raise StackError(f"{role}.target is url, but no URL is set in the env files", code=USAGE)

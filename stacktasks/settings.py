@@ -25,7 +25,7 @@ import typing
 from collections.abc import Iterator, Mapping
 from dataclasses import Field, dataclass, field, fields, is_dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from .errors import USAGE, StackError
 
@@ -66,6 +66,12 @@ class AppSettings:
     test_compose_files: list[str] = field(default_factory=list)
 
 
+#: Where the env files' URL and the stack's service differ, which the tasks use (placement.py).
+TargetChoice = Literal["auto", "service", "url"]
+#: Where a URL database's client tools run (db/tools.py).
+ClientChoice = Literal["auto", "host", "container"]
+
+
 @dataclass(frozen=True)
 class DbSettings:
     service: str | None = None
@@ -77,11 +83,11 @@ class DbSettings:
     keep_automatic: int = 5
     compress: int = 1
     jobs: int = 0
-    client: str = "auto"
+    client: ClientChoice = "auto"
     client_image: str = "postgres:{major}"
     wait_timeout: int = 60
     maintenance_db: str = "postgres"
-    target: str = "auto"  # where DATABASE_URL and the db service differ: "service" or "url" (placement.py)
+    target: TargetChoice = "auto"
 
 
 @dataclass(frozen=True)
@@ -89,7 +95,7 @@ class RedisSettings:
     service: str | None = None
     url_env: str = "REDIS_URL"
     ratelimit_patterns: list[str] = field(default_factory=lambda: ["ratelimit:*"])
-    target: str = "auto"  # where REDIS_URL and the redis service differ: "service" or "url" (placement.py)
+    target: TargetChoice = "auto"
     password_file: str | None = None  # a file on this machine holding the password (redis/password.py)
 
 
@@ -240,6 +246,9 @@ def _describe(hint: Any) -> str:
         return "a string"
     if typing.get_origin(hint) is list:
         return "a list of strings"
+    if typing.get_origin(hint) is Literal:
+        choices = [str(choice) for choice in typing.get_args(hint)]
+        return "one of " + ", ".join(choices[:-1]) + " or " + choices[-1]
     if _is_optional(hint):
         return f"{_describe(_non_none(hint))} or nothing"
     return str(hint)
@@ -282,6 +291,10 @@ def coerce(spec: KeySpec, raw: Any, origin: str, from_text: bool = False) -> Any
     if hint is str:
         if isinstance(raw, str):
             return raw
+        raise wrong
+    if typing.get_origin(hint) is Literal:
+        if isinstance(raw, str) and raw.strip() in typing.get_args(hint):
+            return raw.strip()
         raise wrong
     if typing.get_origin(hint) is list:
         if isinstance(raw, str):

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from .admin import connect, end_sessions_we_may, statement
 from .backup import dump_database
 from .feed import PSQL_ARGS, feed_checked, pipe_into
-from .load import feed_stream
+from .load import dump_for_tool, feed_stream
 from .loadrole import say_rights_used
 from .manifest import Reason
 from .plan import Applied, RestorePlan, verify_restored
@@ -74,15 +74,23 @@ def restore_custom_in_place(project: Project, client: PgClient, plan: RestorePla
     """pg_restore --clean writes the dump as SQL; it is checked like a plain dump on its way to psql,
     which commits only when pg_restore exited 0 and every line passed (see ``feed_checked``)."""
     args = ["--clean", "--if-exists", "--no-owner", "--no-acl", "-f", "-"]
-    fed = False
-    if client.where == "container":
-        mounts = {str(plan.path.resolve()): "/stacktasks/dump"}
-        producer_argv = client.argv("pg_restore", [*args, "/stacktasks/dump"], mounts=mounts, database=False)
-    elif client.where == "host" and not plan.format.gzipped:
-        producer_argv = client.argv("pg_restore", [*args, str(plan.path)], database=False)
-    else:  # pg_restore -f - reads the dump from its stdin
-        producer_argv = client.argv("pg_restore", args, stdin=True, database=False)
-        fed = True
+    with dump_for_tool(project, client, plan) as (dump_arg, mounts):  # decided where the swap's is
+        _apply_in_one_transaction(project, client, plan, dbname, args, dump_arg, mounts)
+
+
+def _apply_in_one_transaction(
+    project: Project,
+    client: PgClient,
+    plan: RestorePlan,
+    dbname: str,
+    args: list[str],
+    dump_arg: str | None,
+    mounts: dict[str, str],
+) -> None:
+    fed = dump_arg is None  # pg_restore -f - reads the dump from its stdin
+    producer_argv = client.argv(
+        "pg_restore", [*args, *([dump_arg] if dump_arg else [])], mounts=mounts or None, database=False, stdin=fed
+    )
     runner = project.runner
     producer = runner.start(
         producer_argv,

@@ -141,8 +141,6 @@ def choose_client(project: Project, target: DbTarget, server: int | None) -> PgC
     if target.kind == "service":
         return PgClient(target, "service", project.compose())
     choice = settings.client
-    if choice not in ("auto", "host", "container"):
-        raise StackError(f"db.client is {choice!r}; use auto, host or container")
     image = settings.client_image.format(major=server or "latest")
     if choice == "container" or (choice == "auto" and not _host_can_dump(project.runner, server)):
         _refuse_remote_container(project, image)

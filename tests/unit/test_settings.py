@@ -46,6 +46,19 @@ def test_wrong_type_is_an_error_naming_key_and_expected_type(tmp_path: Path) -> 
         resolve(tmp_path)
 
 
+def test_a_choice_outside_its_set_is_an_error_naming_every_choice(tmp_path: Path) -> None:
+    write_pyproject(tmp_path, '[tool.stacktasks.redis]\ntarget = "urll"\n')
+    with pytest.raises(StackError, match=r"setting 'redis.target' must be one of auto, service or url, got 'urll'"):
+        resolve(tmp_path)
+
+
+def test_a_choice_from_the_environment_is_read_as_text(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INVOKE_STACKTASKS_DB_CLIENT", "container")
+    config = Config(defaults={"stacktasks": placeholder_tree()})
+    config.load_shell_env()
+    assert resolve(tmp_path, invoke_layers=invoke_layers(config)).db.client == "container"
+
+
 def test_a_table_given_as_a_value_is_an_error(tmp_path: Path) -> None:
     write_pyproject(tmp_path, '[tool.stacktasks]\ndb = "postgres"\n')
     with pytest.raises(StackError, match="'db' must be a table of settings"):
