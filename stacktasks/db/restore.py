@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import StackError, interrupts_deferred
+from ..errors import StackError
 from . import backupfiles, dumpfiles
 from .admin import (
     admin_database,
@@ -21,9 +20,7 @@ from .admin import (
     connect,
     create_database_like,
     database_exists,
-    database_oid,
     database_owner,
-    drop_database,
     is_superuser,
     server_major,
     statement,
@@ -34,14 +31,13 @@ from .load import load_dump
 from .loadrole import (
     LoadRole,
     create_load_role,
-    drop_load_role,
     hand_over,
     load_role_name,
     say_rights_used,
 )
 from .plan import Applied, RestorePlan, RestoreResult, verify_restored
+from .replace import replace_from_aside
 from .session import guarded_admin
-from .swap import close_database, reopen_database, swap
 from .target import DbTarget, resolve_target
 from .tools import PgClient, choose_client, remove_leftovers
 
@@ -173,36 +169,15 @@ def warn_newer_dump(project: Project, plan: RestorePlan, major: int) -> None:
 def restore_by_swap(
     project: Project, admin: psycopg.Connection[Any], client: PgClient, target: DbTarget, plan: RestorePlan
 ) -> Applied:
-    """Into ``<db>__restoring``, verified, then swapped in by one transaction (see swap.py)."""
+    """Into ``<db>__restoring``, verified, then swapped in by one transaction (see replace.py)."""
     database = target.dbname
-    scratch, undo = aside_name(database, "__restoring"), aside_name(database, "__undo")
-    expected = database_oid(admin, database)
-    exists = expected is not None
-    try:
-        verified = load_scratch(project, admin, client, target, plan, model=database if exists else None)
-    except BaseException:
-        roll_back(project, admin, database, scratch, reopen=False)
-        raise
-    with interrupts_deferred() as deferred:  # from here the swap completes or rolls back; then a signal stops us
-        try:
-            ended = swap_in(
-                project, admin, database, scratch, undo if exists else None, deferred.stop_requested, expected
-            )
-        except BaseException:
-            roll_back(project, admin, database, scratch, reopen=exists)
-            raise
-        project.runner.note(f"{database} is now the restored database")
-    return Applied(kept_as=undo if exists else None, safety_dump=None, verified_tables=verified, ended_sessions=ended)
+    exists = database_exists(admin, database)
 
+    def fill(scratch: str) -> int:
+        return load_scratch(project, admin, client, target, plan, model=database if exists else None)
 
-def roll_back(project: Project, admin: psycopg.Connection[Any], database: str, scratch: str, *, reopen: bool) -> None:
-    with interrupts_deferred():  # the rollback itself must not be cut short
-        project.runner.note(f"restore stopped: dropping {scratch}; {database} is untouched")
-        if reopen and database_exists(admin, database):
-            reopen_database(admin, database)
-        drop_database(admin, scratch)
-        if is_superuser(admin):
-            drop_load_role(admin, database)
+    replaced = replace_from_aside(project, admin, database, fill, "the restored database")
+    return Applied(replaced.kept_as, None, replaced.verified_tables, replaced.ended_sessions)
 
 
 def load_scratch(
@@ -236,32 +211,3 @@ def load_scratch(
     if role:
         hand_over(target, scratch, role, owner)
     return verify_restored(target, scratch, plan)
-
-
-def swap_in(
-    project: Project,
-    admin: psycopg.Connection[Any],
-    database: str,
-    scratch: str,
-    undo: str | None,
-    stop_requested: Callable[[], int | None],
-    expected: int | None,
-) -> int:
-    """``database`` closed, then in one transaction ``undo`` -> ``<db>__undo_prev``, ``database`` ->
-    ``undo`` and ``scratch`` -> ``database``, only while ``database`` is still the database
-    ``expected`` (its oid when the run began); the previous undo copy is dropped only after."""
-    if undo is None:
-        project.runner.note(f"rename {scratch} to {database}")
-        swap(admin, [(scratch, database)], stop_requested=stop_requested, expect={database: None})
-        return 0
-    spare = aside_name(database, "__undo_prev")
-    project.runner.note(
-        f"close {database} to new sessions, end its sessions, then in one transaction "
-        f"rename it to {undo} and {scratch} to {database}"
-    )
-    ended = close_database(admin, database)
-    renames = [(undo, spare)] if database_exists(admin, undo) else []
-    renames += [(database, undo), (scratch, database)]
-    swap(admin, renames, reopen=[undo], stop_requested=stop_requested, expect={database: expected})
-    drop_database(admin, spare)
-    return ended

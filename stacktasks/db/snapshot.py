@@ -40,6 +40,7 @@ from .admin import (
     statement,
 )
 from .ours import project_key, seal, verifies
+from .replace import replace_from_aside
 from .session import guarded_admin
 from .swap import close_database, reopen_database
 from .target import resolve_target
@@ -191,8 +192,6 @@ def snapshots_of(admin: psycopg.Connection[Any], database: str, key: bytes) -> l
 def rollback_database(project: Project, name: str = "") -> tuple[Snapshot, str] | None:
     """Replace the database with a copy of a snapshot (the latest by default); the replaced one is
     kept as ``<db>__undo``. None under dry-run."""
-    from .restore import roll_back, swap_in
-
     target = resolve_target(project)
     database = target.dbname
     scratch, undo = aside_name(database, "__restoring"), aside_name(database, "__undo")
@@ -205,22 +204,16 @@ def rollback_database(project: Project, name: str = "") -> tuple[Snapshot, str] 
     with _admin(project, target) as admin:
         snapshot = _chosen(snapshots_of(admin, database, snapshot_key(project)), name, database)
         project.confirm(f"replace {target.describe()} with its snapshot {snapshot.name} ({snapshot.age()} old)")
-        try:
+
+        def fill(scratch: str) -> int:
             create_copy(admin, scratch, snapshot.database)
             owner = database_owner(admin, database)
             if owner:
                 admin.execute(statement("alter database {} owner to {}", scratch, owner))
-            admin.execute(statement("alter database {} allow_connections true", scratch))
-        except BaseException:
-            roll_back(project, admin, database, scratch, reopen=False)
-            raise
-        expected = database_oid(admin, database)
-        with interrupts_deferred() as deferred:
-            try:
-                swap_in(project, admin, database, scratch, undo, deferred.stop_requested, expected)
-            except BaseException:
-                roll_back(project, admin, database, scratch, reopen=True)
-                raise
+            allow_connections(admin, scratch, True)
+            return 0
+
+        replace_from_aside(project, admin, database, fill, f"a copy of its snapshot {snapshot.name}")
     return snapshot, undo
 
 
