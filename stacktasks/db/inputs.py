@@ -137,7 +137,7 @@ def _private_copy(directory: Path, copies: list[Path], source: IO[bytes], what: 
 
 
 def remove_stale_copies(directory: Path) -> None:
-    from ..engine.relay import pid_alive
+    from ..leftovers import pid_alive
 
     for stale in directory.glob(f"{PREFIX}*"):
         with contextlib.suppress(ValueError, OSError):

@@ -16,16 +16,15 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import os
 import shutil
 import socket
 import subprocess
-import tempfile
 import threading
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from ..errors import StackError
+from ..leftovers import private_directory
 from ..runner import format_argv
 from .context import WILDCARD_BINDS
 from .docker import dial_stdio_argv
@@ -181,29 +180,6 @@ def service_relay(runner: Runner, compose: Compose, service: str, port: int, soc
     relay._start_spare()  # the first connection follows at once
     runner.note(f"{service}:{port} through the engine: one `{format_argv(argv)}` per connection")
     return relay
-
-
-def private_directory(prefix: str) -> Path:
-    """A new 0700 directory of ours for sockets, marked with our pid; those a killed task left
-    (its pid gone) are removed first, since a SIGKILL leaves no chance to."""
-    for stale in Path(tempfile.gettempdir()).glob(f"{prefix}*"):
-        with contextlib.suppress(OSError, ValueError):
-            pid = int((stale / "pid").read_text())
-            if stale.stat().st_uid == os.getuid() and not pid_alive(pid):
-                shutil.rmtree(stale, ignore_errors=True)
-    directory = Path(tempfile.mkdtemp(prefix=prefix))
-    (directory / "pid").write_text(str(os.getpid()))
-    return directory
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _upstream(connection: socket.socket, child: Child) -> None:

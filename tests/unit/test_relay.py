@@ -8,7 +8,8 @@ import socket
 import subprocess
 from pathlib import Path
 
-from stacktasks.engine.relay import GO, Relay, private_directory
+from stacktasks.engine.relay import GO, Relay
+from stacktasks.leftovers import private_directory
 from stacktasks.runner import Runner
 from tests.helpers import wait_until
 
