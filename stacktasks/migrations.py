@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import shlex
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from .errors import StackError
 from .settings import Settings
@@ -14,15 +14,21 @@ if TYPE_CHECKING:
     from .project import Project
 
 SKIPPED_DIRECTORIES = {".git", ".venv", "venv", "node_modules", "__pycache__", ".tox", "backups"}
-MARKERS = (("manage.py", "django"), ("alembic.ini", "alembic"))
+#: Django's or Alembic's own commands, or the command app.migrate gives.
+MigrationTool = Literal["django", "alembic", "command"]
+MARKERS: tuple[tuple[str, MigrationTool], ...] = (("manage.py", "django"), ("alembic.ini", "alembic"))
 
 
-def detect_tool(settings: Settings, max_depth: int = 3) -> tuple[str, str]:
+def detect_tool(settings: Settings, max_depth: int = 3) -> tuple[MigrationTool, str]:
     """(tool, why): app.migrate when set, else the first manage.py that is Django's or alembic.ini
     under the project. A ``manage.py`` that is not Django's (a shell script wrapping ``docker
     compose exec``, as some stacks keep at their root) is not taken for Django."""
+    if settings.app.migrate == "django":
+        return "django", "app.migrate"
+    if settings.app.migrate == "alembic":
+        return "alembic", "app.migrate"
     if settings.app.migrate:
-        return settings.app.migrate, "app.migrate"
+        return "command", "app.migrate"
     start = settings.directory
     not_django: list[str] = []
     for directory, names, files in os.walk(start):
@@ -69,7 +75,7 @@ def migrate_command(settings: Settings, extra: list[str]) -> list[str]:
     elif tool == "alembic":
         command = ["alembic", "upgrade", "head"] if not extra else ["alembic", "upgrade"]
     else:
-        command = shlex.split(tool)
+        command = shlex.split(settings.app.migrate or "")
     return [*settings.app.prefix, *command, *extra]
 
 

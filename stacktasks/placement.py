@@ -14,7 +14,7 @@ exists, it is used.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from .engine.context import WILDCARD_BINDS
 from .errors import USAGE, StackError
@@ -29,7 +29,7 @@ THIS_MACHINE = frozenset({"localhost", "127.0.0.1", "::1", "[::1]", "host.docker
 
 @dataclass(frozen=True)
 class Placement:
-    use: str  # "service" or "url"
+    use: Literal["service", "url"]
     why: str  # said in doctor and --dry
 
 

@@ -21,7 +21,7 @@ import zipfile
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Literal
 
 from ..errors import StackError
 from . import dumpfiles
@@ -31,11 +31,17 @@ if TYPE_CHECKING:
 
 STDIN = Path("-")
 #: Leading bytes of the compressions a restore unpacks into a copy first (gzip it reads as it is).
-MAGIC = {b"\x28\xb5\x2f\xfd": "zstd", b"\xfd7zXZ\x00": "xz", b"BZh": "bzip2", b"PK\x03\x04": "zip"}
+Compression = Literal["zstd", "xz", "bzip2", "zip"]
+MAGIC: dict[bytes, Compression] = {
+    b"\x28\xb5\x2f\xfd": "zstd",
+    b"\xfd7zXZ\x00": "xz",
+    b"BZh": "bzip2",
+    b"PK\x03\x04": "zip",
+}
 PREFIX = ".incoming-"
 
 
-def compression_of(path: Path) -> str | None:
+def compression_of(path: Path) -> Compression | None:
     with path.open("rb") as handle:
         head = handle.read(8)
     return next((name for magic, name in MAGIC.items() if head.startswith(magic)), None)
@@ -71,7 +77,7 @@ def readable_dump(project: Project, path: Path) -> Iterator[Path]:
             copy.unlink(missing_ok=True)
 
 
-def _decompressed(project: Project, directory: Path, copies: list[Path], path: Path, compression: str) -> Path:
+def _decompressed(project: Project, directory: Path, copies: list[Path], path: Path, compression: Compression) -> Path:
     label = "the dump from stdin" if path.name.startswith(PREFIX) else path.name
     project.runner.note(f"{label} is {compression}-compressed: unpacking it into a private copy in {directory}")
     if compression == "zstd":
