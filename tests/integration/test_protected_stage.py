@@ -4,43 +4,27 @@ anything else changes nothing."""
 from __future__ import annotations
 
 import os
-import pty
 import re
-import select
-import subprocess
 from pathlib import Path
 
 from tests import pg
 from tests.helpers import INV, run_inv
+from tests.terminal import on_a_terminal
 
 PROMPT = re.compile(rb"Type the project name \(([^)]*)\) to go on: ")
 
 
 def answer_on_a_terminal(project: Path, answer: str, *args: str) -> tuple[int, str]:
     """`inv ARGS` on a pseudo-terminal, with ``answer`` typed at the protected stage's prompt."""
-    leader, follower = pty.openpty()
+
+    def respond(seen: bytes) -> bytes | None:
+        asked = PROMPT.search(seen)
+        if asked is None:
+            return None
+        return (asked.group(1).decode() if answer == "the project's name" else answer).encode() + b"\n"
+
     env = {**os.environ, "INVOKE_STACKTASKS_STAGE": "staging"}
-    process = subprocess.Popen([INV, *args], cwd=project, stdin=follower, stdout=follower, stderr=follower, env=env)
-    os.close(follower)
-    seen, answered = b"", False
-    while True:
-        ready, _, _ = select.select([leader], [], [], 60)
-        if not ready:
-            process.kill()
-            break
-        try:
-            chunk = os.read(leader, 65536)
-        except OSError:  # the child closed its side
-            break
-        if not chunk:
-            break
-        seen += chunk
-        if not answered and (asked := PROMPT.search(seen)):
-            typed = asked.group(1).decode() if answer == "the project's name" else answer
-            os.write(leader, typed.encode() + b"\n")
-            answered = True
-    os.close(leader)
-    return process.wait(timeout=60), seen.decode(errors="replace")
+    return on_a_terminal([INV, *args], project, env=env, stdin_too=True, respond=respond, timeout=60)
 
 
 def test_a_protected_restore_refuses_any_answer_but_the_projects_name(sample_database: tuple[str, Path]) -> None:

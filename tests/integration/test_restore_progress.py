@@ -2,36 +2,15 @@
 
 from __future__ import annotations
 
-import os
-import pty
-import select
-import subprocess
 from pathlib import Path
 
 from tests.helpers import INV, run_inv
+from tests.terminal import on_a_terminal
 
 
 def run_with_terminal_stderr(project: Path, *args: str) -> tuple[int, str]:
     """`inv ARGS` with stderr on a pseudo-terminal (stdin and stdout not): what a person sees."""
-    leader, follower = pty.openpty()
-    process = subprocess.Popen(
-        [INV, *args], cwd=project, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=follower
-    )
-    os.close(follower)
-    seen = b""
-    while True:
-        ready, _, _ = select.select([leader], [], [], 120)
-        if not ready:
-            break
-        try:
-            chunk = os.read(leader, 65536)
-        except OSError:  # the child closed its side
-            break
-        if not chunk:
-            break
-        seen += chunk
-    os.close(leader)
-    return process.wait(timeout=120), seen.decode(errors="replace")
+    return on_a_terminal([INV, *args], project)
 
 
 def test_a_restore_on_a_terminal_counts_the_tables_done(sample_database: tuple[str, Path]) -> None:
