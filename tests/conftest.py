@@ -17,8 +17,10 @@ def recorder(tmp_path: Path) -> RecordingRunner:
 
 @pytest.fixture(autouse=True)
 def crash_logs_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A crash log a test provokes (exit 70) goes to the test's own folder, never the user's."""
+    """A crash log a test provokes (exit 70), and the compose version stacktasks keeps, go to the
+    test's own folder, never the user's: no test sees another's."""
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

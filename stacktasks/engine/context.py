@@ -1,7 +1,8 @@
 """Where the container engine is: whatever `docker` itself uses, or the ``docker_context`` setting.
 
 `DOCKER_HOST`, `DOCKER_CONTEXT` and the current `docker context` are read as the docker CLI reads
-them (the docker SDK ignores contexts, so the CLI is asked). A remote engine changes how a
+them (the docker SDK ignores contexts): from the CLI's own files where they are as expected, else by
+asking the CLI. A remote engine changes how a
 service's published port is reached: on a tcp engine through the engine's host, on an ssh engine
 not at all (the work then runs inside the service); never through 127.0.0.1 or a bridge address
 of this machine, which would be another server.
@@ -9,9 +10,12 @@ of this machine, which would be another server.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from .docker import context_host_argv, context_show_argv
@@ -20,6 +24,8 @@ if TYPE_CHECKING:
     from ..runner import Runner
 
 
+#: What the ``default`` context means where DOCKER_HOST is unset (docker's own default on Linux).
+DEFAULT_ENDPOINT = "unix:///var/run/docker.sock"
 #: The addresses a port bound to every address is published on (what `compose port` may print).
 WILDCARD_BINDS = ("", "0.0.0.0", "::")  # noqa: S104 - naming them, not binding
 
@@ -78,15 +84,62 @@ def current_engine(setting: str | None, runner: Runner, source: str = "the docke
     if env.get("DOCKER_CONTEXT"):
         name = env["DOCKER_CONTEXT"]
         return Engine(_context_endpoint(name, runner), name, "DOCKER_CONTEXT")
-    shown = runner.capture(context_show_argv(), check=False)
-    name = shown.stdout.strip() or "default"
-    return Engine(_context_endpoint(name, runner), name, "the current docker context")
+    current = _current_context_from_files(env)
+    if current is None:
+        current = runner.capture(context_show_argv(), check=False).stdout.strip() or "default"
+    return Engine(_context_endpoint(current, runner), current, "the current docker context")
 
 
 def _context_endpoint(name: str, runner: Runner) -> str:
+    endpoint = _endpoint_from_files(name, runner.env)
+    if endpoint is not None:
+        return endpoint
     result = runner.capture(context_host_argv(name), check=False)
     if result.returncode != 0:
         from ..errors import StackError
 
         raise StackError(f"no docker context {name!r}", hint="docker context ls lists them")
     return result.stdout.strip()
+
+
+# The docker CLI keeps its contexts in files (config.json's currentContext, one meta.json per
+# context under contexts/meta/<sha256 of the name>/): read here, they cost no process. Anything
+# unexpected there (a missing or unreadable file, another shape) and the CLI is asked instead.
+
+
+def _docker_config_dir(env: Mapping[str, str]) -> Path | None:
+    if env.get("DOCKER_CONFIG"):
+        return Path(env["DOCKER_CONFIG"])
+    return Path(env["HOME"]) / ".docker" if env.get("HOME") else None
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _current_context_from_files(env: Mapping[str, str]) -> str | None:
+    directory = _docker_config_dir(env)
+    if directory is None:
+        return None
+    if not (directory / "config.json").exists():
+        return "default"
+    config = _read_json(directory / "config.json")
+    name = config.get("currentContext", "default") if config is not None else None
+    return name or "default" if isinstance(name, str) else None
+
+
+def _endpoint_from_files(name: str, env: Mapping[str, str]) -> str | None:
+    if name == "default":
+        return DEFAULT_ENDPOINT
+    directory = _docker_config_dir(env)
+    if directory is None:
+        return None
+    meta = _read_json(directory / "contexts" / "meta" / hashlib.sha256(name.encode()).hexdigest() / "meta.json")
+    endpoints = meta.get("Endpoints") if meta is not None and meta.get("Name") == name else None
+    docker = endpoints.get("docker") if isinstance(endpoints, dict) else None
+    host = docker.get("Host") if isinstance(docker, dict) else None
+    return host if isinstance(host, str) and host else None

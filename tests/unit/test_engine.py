@@ -130,6 +130,39 @@ def test_the_engine_is_settled_before_the_first_docker_call_whichever_it_is(tmp_
     runner = RecordingRunner(env={}, cwd=tmp_path).answer("docker", "info", stdout="27.0|overlay2|0|x")
     project = project_for_test(tmp_path, runner, {"name": "shop", "services": {}})
     project.runner.capture(["docker", "info", "--format", "{{.ServerVersion}}"])
-    first_docker_calls = [argv[:3] for argv in runner.commands]
-    assert first_docker_calls[:2] == [["docker", "context", "show"], ["docker", "context", "inspect"]]
-    assert first_docker_calls[-1] == ["docker", "info", "--format"]
+    assert [argv[:3] for argv in runner.commands] == [["docker", "context", "show"], ["docker", "info", "--format"]]
+
+
+def docker_config(home: Path, current: str | None, contexts: dict[str, object]) -> dict[str, str]:
+    """A docker CLI config folder as the CLI writes it, and an environment naming it."""
+    import hashlib
+    import json
+
+    folder = home / ".docker"
+    folder.mkdir(parents=True)
+    if current is not None:
+        (folder / "config.json").write_text(json.dumps({"currentContext": current}))
+    for name, meta in contexts.items():
+        directory = folder / "contexts" / "meta" / hashlib.sha256(name.encode()).hexdigest()
+        directory.mkdir(parents=True)
+        (directory / "meta.json").write_text(json.dumps(meta))
+    return {"HOME": str(home)}
+
+
+def test_the_current_context_is_read_from_the_docker_clis_own_files_without_a_process(tmp_path: Path) -> None:
+    from stacktasks.engine.context import current_engine
+
+    meta = {"Name": "devvm", "Endpoints": {"docker": {"Host": "ssh://me@devvm"}}}
+    runner = RecordingRunner(env=docker_config(tmp_path, "devvm", {"devvm": meta}), cwd=tmp_path)
+    engine = current_engine(None, runner)
+    assert (engine.endpoint, engine.context) == ("ssh://me@devvm", "devvm")
+    assert runner.commands == []
+
+
+def test_a_context_file_of_another_shape_is_not_trusted_the_cli_is_asked(tmp_path: Path) -> None:
+    from stacktasks.engine.context import current_engine
+
+    env = docker_config(tmp_path, "devvm", {"devvm": {"Name": "devvm", "Endpoints": ["not", "a", "table"]}})
+    runner = RecordingRunner(env=env, cwd=tmp_path).answer("context", "inspect", stdout="tcp://devvm:2375\n")
+    assert current_engine(None, runner).endpoint == "tcp://devvm:2375"
+    assert runner.commands == [["docker", "context", "inspect", "--format", "{{.Endpoints.docker.Host}}", "devvm"]]
