@@ -135,6 +135,11 @@ class Settings:
         return (self.root / self.project_directory).resolve()
 
     @property
+    def main_env_file(self) -> str:
+        """The env file a hint tells the user to edit: the first one the tasks read."""
+        return self.env_files[0] if self.env_files else ".env"
+
+    @property
     def is_protected(self) -> bool:
         return self.stage in self.protected_stages
 

@@ -47,7 +47,6 @@ class Compose:
     project_name: str | None = None
     engine: Callable[[], Engine] | None = None  # where the engine is: how its published ports are reached
     _model: ComposeModel | None = None
-    unset_variables: list[str] = field(default_factory=list)  # what compose interpolated as blanks
 
     def __post_init__(self) -> None:
         if not self.files:
@@ -129,9 +128,9 @@ class Compose:
             failure = self.runner.failure(result.args, result.returncode, result.stderr)
             failure.hint = rejected_file_hint(self.settings, result.stderr, self.version.text)
             raise failure
-        self.unset_variables = unset_variables(result.stderr)
-        if self.unset_variables:
-            self.runner.note_once(unset_variables_note(self.settings, self.unset_variables))
+        unset = unset_variables(result.stderr)
+        if unset:
+            self.runner.note_once(unset_variables_note(self.settings, unset))
 
     def _raise_config_problem(self, failed: StackError) -> None:
         """After a command failed: where the files are what compose refuses, say so with a hint

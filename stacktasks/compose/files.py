@@ -29,9 +29,15 @@ def compose_file_paths(settings: Settings, env: Mapping[str, str]) -> list[Path]
         separator = env.get("COMPOSE_PATH_SEPARATOR") or ":"
         return with_includes([directory / name for name in env["COMPOSE_FILE"].split(separator) if name])
     found = [directory / name for name in COMPOSE_FILE_NAMES if (directory / name).is_file()][:1]
-    if found:  # compose reads the first override file beside it unasked
-        found += [directory / name for name in OVERRIDE_NAMES if (directory / name).is_file()][:1]
+    override = override_in(directory)
+    if found and override:  # compose reads the first override file beside it unasked
+        found.append(directory / override)
     return with_includes(found)
+
+
+def override_in(directory: Path) -> str | None:
+    """The override file compose reads in ``directory`` unasked (the first of its names there)."""
+    return next((name for name in OVERRIDE_NAMES if (directory / name).is_file()), None)
 
 
 def with_includes(files: list[Path]) -> list[Path]:

@@ -114,8 +114,10 @@ def binary_key(command: Sequence[str], env: Mapping[str, str]) -> str | None:
 
 
 def _compose_plugin(env: Mapping[str, str]) -> str | None:
-    config = env.get("DOCKER_CONFIG") or (os.path.join(env["HOME"], ".docker") if env.get("HOME") else None)
-    directories = ([os.path.join(config, "cli-plugins")] if config else []) + list(PLUGIN_DIRECTORIES)
+    from ..engine.docker import docker_config_dir
+
+    config = docker_config_dir(env)
+    directories = ([str(config / "cli-plugins")] if config else []) + list(PLUGIN_DIRECTORIES)
     for directory in directories:
         candidate = os.path.join(directory, "docker-compose")
         if os.access(candidate, os.X_OK):

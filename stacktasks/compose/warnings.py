@@ -9,7 +9,6 @@ from pathlib import Path
 from ..settings import Settings
 
 UNSET = re.compile(r'The \\?"(\w+)\\?" variable is not set')
-EXAMPLE_SUFFIXES = (".example", ".sample", ".template", ".dist")
 
 
 def unset_variables(stderr: str) -> list[str]:
@@ -20,6 +19,7 @@ def unset_variables_note(settings: Settings, unset: list[str]) -> str:
     """The variables compose left blank and, where one file here defines most of them (a
     variables file the stack's README passes with ``--env-file``), the setting that reads it."""
     from ..env.files import parse_env_file
+    from ..env.setup import EXAMPLE_SUFFIXES
 
     shown = ", ".join(unset[:6]) + (f" and {len(unset) - 6} more" if len(unset) > 6 else "")
     said = f"compose warns that {len(unset)} variable(s) are not set, so it uses blanks: {shown}"
@@ -35,7 +35,7 @@ def unset_variables_note(settings: Settings, unset: list[str]) -> str:
         if len(defined & set(unset)) > most:
             best, most = path.name, len(defined & set(unset))
     if best is None:
-        return f"{said}; set them in {settings.env_files[0] if settings.env_files else '.env'}"
+        return f"{said}; set them in {settings.main_env_file}"
     return (
         f'{said}; {best} defines {most} of them: set env_files = ["{best}"] (under [tool.stacktasks]) '
         "and the tasks hand them to compose, as --env-file would"
@@ -45,8 +45,8 @@ def unset_variables_note(settings: Settings, unset: list[str]) -> str:
 def rejected_file_hint(settings: Settings, stderr: str, version: str) -> str:
     """What to do when compose refuses the files outright (not a YAML error: a key or value)."""
     if required := re.search(r"required variable (\w+) is missing a value", stderr):
-        env_file = settings.env_files[0] if settings.env_files else ".env"
-        return f"set {required.group(1)} in {env_file} (inv env.init makes the env files from their examples)"
+        variable = required.group(1)
+        return f"set {variable} in {settings.main_env_file} (inv env.init makes the env files from their examples)"
     if re.search(r"additional propert|not allowed|unsupported|unknown", stderr, re.IGNORECASE):
         return (
             f"this compose ({version}) does not know something the file uses: the stack may need a newer "

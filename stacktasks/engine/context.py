@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from .docker import context_host_argv, context_show_argv
+from .docker import context_host_argv, context_show_argv, docker_config_dir
 
 if TYPE_CHECKING:
     from ..runner import Runner
@@ -107,12 +107,6 @@ def _context_endpoint(name: str, runner: Runner) -> str:
 # unexpected there (a missing or unreadable file, another shape) and the CLI is asked instead.
 
 
-def _docker_config_dir(env: Mapping[str, str]) -> Path | None:
-    if env.get("DOCKER_CONFIG"):
-        return Path(env["DOCKER_CONFIG"])
-    return Path(env["HOME"]) / ".docker" if env.get("HOME") else None
-
-
 def _read_json(path: Path) -> dict[str, Any] | None:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -122,7 +116,7 @@ def _read_json(path: Path) -> dict[str, Any] | None:
 
 
 def _current_context_from_files(env: Mapping[str, str]) -> str | None:
-    directory = _docker_config_dir(env)
+    directory = docker_config_dir(env)
     if directory is None:
         return None
     if not (directory / "config.json").exists():
@@ -135,7 +129,7 @@ def _current_context_from_files(env: Mapping[str, str]) -> str | None:
 def _endpoint_from_files(name: str, env: Mapping[str, str]) -> str | None:
     if name == "default":
         return DEFAULT_ENDPOINT
-    directory = _docker_config_dir(env)
+    directory = docker_config_dir(env)
     if directory is None:
         return None
     meta = _read_json(directory / "contexts" / "meta" / hashlib.sha256(name.encode()).hexdigest() / "meta.json")

@@ -6,8 +6,16 @@ The runner runs them; nothing else in the package writes ``["docker", …]``.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 DOCKER = "docker"
+
+
+def docker_config_dir(env: Mapping[str, str]) -> Path | None:
+    """Where the docker CLI keeps its config, contexts and plugins, as it finds it."""
+    if env.get("DOCKER_CONFIG"):
+        return Path(env["DOCKER_CONFIG"])
+    return Path(env["HOME"]) / ".docker" if env.get("HOME") else None
 
 
 def version_argv() -> list[str]:

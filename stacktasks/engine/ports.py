@@ -26,15 +26,6 @@ class TakenPort:
     variable: str | None  # the variable it comes from (`${DB_PORT:-5432}`), if any
 
 
-#: The names compose reads beside the compose file unasked (any of them, whatever the main file's name).
-OVERRIDE_NAMES = (
-    "compose.override.yml",
-    "compose.override.yaml",
-    "docker-compose.override.yml",
-    "docker-compose.override.yaml",
-)
-
-
 def taken_ports_hint(project: Project, taken: Sequence[TakenPort]) -> str:
     """What frees every taken port when followed: a variable set in the env file, or the
     services' ``ports:`` replaced in an override file. A plain list there would be appended to
@@ -45,7 +36,7 @@ def taken_ports_hint(project: Project, taken: Sequence[TakenPort]) -> str:
     variables = [item for item in taken if item.variable]
     if variables:
         settings = ", ".join(f"{item.variable}={free_port(item.port, is_free)}" for item in variables)
-        parts.append(f"set {settings} in {env_file_name(project)}")
+        parts.append(f"set {settings} in {project.settings.main_env_file}")
     written = sorted({item.service for item in taken if not item.variable})
     if written:
         ports = {item.port for item in taken}
@@ -77,27 +68,26 @@ def free_port(port: int, is_free: Callable[[int], bool]) -> int:
 
 def _ports_with(project: Project, service: str, taken: set[int], is_free: Callable[[int], bool]) -> list[str]:
     """Every port the service publishes, in compose's short syntax, the taken ones moved."""
-    listed = []
+    shown = []
     for port in project.model().services.get(service, {}).get("ports") or []:
         if not isinstance(port, dict):
-            listed.append(f'"{port}"')
+            shown.append(f'"{port}"')
             continue
         published = str(port.get("published") or "")
         if published.isdigit() and int(published) in taken:
             published = str(free_port(int(published), is_free))
         host = f"{port['host_ip']}:" if port.get("host_ip") else ""
         protocol = f"/{port['protocol']}" if port.get("protocol", "tcp") != "tcp" else ""
-        listed.append(f'"{host}{published}:{port["target"]}{protocol}"' if published else f'"{port["target"]}"')
-    return listed
+        shown.append(f'"{host}{published}:{port["target"]}{protocol}"' if published else f'"{port["target"]}"')
+    return shown
 
 
 def override_file(project: Project) -> tuple[str, str]:
     """The override file compose reads for this project, and what else it takes to be read."""
-    from ..compose.files import OVERRIDE_NAMES
+    from ..compose.files import override_in
 
     settings = project.settings
-    directory = settings.directory
-    existing = next((name for name in OVERRIDE_NAMES if (directory / name).is_file()), None)
+    existing = override_in(settings.directory)
     name = existing or "compose.override.yaml"
     if settings.compose_files:
         return name, ", added to compose_files (which replace compose's own choice)"
@@ -107,11 +97,6 @@ def override_file(project: Project) -> tuple[str, str]:
         name,
         " (merged into it, if it exists; compose reads it unasked)" if existing else " (compose reads it unasked)",
     )
-
-
-def env_file_name(project: Project) -> str:
-    files = project.settings.env_files
-    return files[0] if files else ".env"
 
 
 def port_is_taken(host_ip: str, port: int) -> bool:

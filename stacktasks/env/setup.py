@@ -15,10 +15,13 @@ from ..errors import StackError
 from ..settings import Settings
 from .files import LoadedEnv, is_secret_key, parse_env_file
 
+#: What an env file's example is called: the env file's name and one of these.
+EXAMPLE_SUFFIXES = (".example", ".sample", ".template", ".dist")
+
 
 def example_for(path: Path) -> Path | None:
     """``.env`` -> ``.env.example`` (also ``.env.sample``, ``.env.template``), when it exists."""
-    for suffix in (".example", ".sample", ".template", ".dist"):
+    for suffix in EXAMPLE_SUFFIXES:
         candidate = path.with_name(path.name + suffix)
         if candidate.is_file():
             return candidate
@@ -170,6 +173,7 @@ def compose_text(settings: Settings) -> str:
 
 def init_env_files(settings: Settings, *, force: bool = False, dry: bool = False) -> InitResult:
     result = InitResult()
+    stack: tuple[str, frozenset[str]] | None = None  # what the compose files pass and name, read once
     for path, example, required in env_file_pairs(settings):
         if example is None:
             if required and not path.exists():
@@ -178,7 +182,9 @@ def init_env_files(settings: Settings, *, force: bool = False, dry: bool = False
         if path.exists() and not force:
             result.kept.append(path)
             continue
-        text, generated, fill_in = render_from_example(example, compose_text(settings), stack_names(settings))
+        if stack is None:
+            stack = compose_text(settings), stack_names(settings)
+        text, generated, fill_in = render_from_example(example, *stack)
         if not dry:
             _write_private(path, text)
         result.created.append(path)
