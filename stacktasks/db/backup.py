@@ -133,9 +133,11 @@ def dump_database(
     progress: bool = False,
     to_stdout: bool = False,
     exclude: Exclusions | None = None,
+    in_use: tuple[Path, ...] = (),
 ) -> BackupResult | None:
     """Write one backup (and its manifest), or only the dump to stdout (``to_stdout``); ``reason``
-    marks it automatic. None under dry-run."""
+    marks it automatic. The retention that follows never removes a dump ``in_use``. None under
+    dry-run."""
     _check_request(to_stdout)
     target = target or resolve_target(project)
     target.refuse_transaction_pooler("backup")
@@ -174,7 +176,8 @@ def dump_database(
     dumpfiles.fsync_directory(directory)
     pruned = []
     if reason is not None:
-        pruned = backupfiles.prune_automatic(directory, target.dbname, project.settings.db.keep_automatic, made=final)
+        keep = project.settings.db.keep_automatic
+        pruned = backupfiles.prune_automatic(directory, target.dbname, keep, made=final, in_use=in_use)
     return BackupResult(final, written.size, len(counts), time.monotonic() - started, pruned)
 
 

@@ -93,17 +93,21 @@ def incomplete_backups(directory: Path) -> list[Path]:
     )
 
 
-def prune_automatic(directory: Path, database: str, keep: int, *, made: Path) -> list[Path]:
+def prune_automatic(
+    directory: Path, database: str, keep: int, *, made: Path, in_use: tuple[Path, ...] = ()
+) -> list[Path]:
     """Delete the automatic backups of ``database`` that stacktasks made, all but ``made`` (the
-    one the task just took, which it names: never pruned) and the newest ``keep - 1`` others
-    (``keep`` 0 keeps only ``made``); return what went."""
+    one the task just took, which it names: never pruned), those ``in_use`` (the dump the same
+    task goes on to restore) and the newest ``keep - 1`` others (``keep`` 0 keeps only ``made``);
+    return what went."""
     from .ours import project_key
 
     key = project_key(directory, create=False)
+    spared = {made.resolve(), *(path.resolve() for path in in_use)}
     automatic = [
         b
         for b in list_backups(directory)
-        if b.automatic and b.database == database and b.path != made and b.made_here(key)
+        if b.automatic and b.database == database and b.path.resolve() not in spared and b.made_here(key)
     ]
     doomed = automatic[: max(len(automatic) - max(keep - 1, 0), 0)]
     for backup in doomed:

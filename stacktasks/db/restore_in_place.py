@@ -31,7 +31,7 @@ def restore_in_place(
     project: Project, admin: psycopg.Connection[Any], client: PgClient, target: DbTarget, plan: RestorePlan
 ) -> Applied:
     project.runner.note(f"this role may not create databases: taking a safety dump of {target.dbname} first")
-    safety = dump_database(project, reason=Reason.BEFORE_RESTORE, target=target)
+    safety = dump_database(project, reason=Reason.BEFORE_RESTORE, target=target, in_use=(plan.path,))
     assert safety is not None
     say_rights_used(project, admin, target)
     ended, left = end_sessions_we_may(admin, target.dbname)

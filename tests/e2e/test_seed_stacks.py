@@ -146,9 +146,13 @@ def test_rate_limits_are_flushed_and_other_keys_kept(stack: tuple[Seed, Path, di
 @pytest.mark.parametrize("stack", SEEDS, ids=ids(SEEDS), indirect=True)
 def test_reset_backs_the_database_up_then_removes_the_volumes(stack: tuple[Seed, Path, dict[str, str]]) -> None:
     seed, project, env = stack
-    result = run_inv(project, "reset", "--yes", env=env)
+    # Keeping no automatic backups at all still keeps the one this reset names.
+    result = run_inv(project, "reset", "--yes", env={**env, "INVOKE_STACKTASKS_DB_KEEP_AUTOMATIC": "0"})
     assert result.returncode == 0, result.stderr
     assert ("backup before reset:" in result.stdout) == (seed.db is not None)
+    if seed.db is not None:
+        named = result.stdout.split("backup before reset: ", 1)[1].split()[0]
+        assert (project / named).is_file(), result.stdout
     volumes = subprocess.run(
         ["docker", "volume", "ls", "-q", "--filter", f"label=com.docker.compose.project={seed.project}"],
         capture_output=True,

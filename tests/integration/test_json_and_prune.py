@@ -116,3 +116,57 @@ def test_doctor_json_is_parseable_and_its_exit_code_matches(tmp_path: Path) -> N
     assert all(set(check) == {"id", "name", "ok", "detail", "hint", "blocking"} for check in report["checks"])
     assert {"key": "stage", "value": "'dev'", "source": "default"} in report["settings"]
     assert "secret-pw" not in result.stdout
+
+
+def test_prune_removes_only_backups_stacktasks_made_here_whatever_else_sits_in_the_folder(
+    database: tuple[str, Path],
+) -> None:
+    _, project = database
+    folder = project / "backups"
+    old = backup(project, "old")
+    age(old, 2)
+    kept = backup(project, "kept")
+    age(kept, 1)
+    # Newer than both, so a prune that counted them would keep them and remove the real backups.
+    (folder / "mine.sql").write_bytes(old.read_bytes())
+    (folder / "mine.sql.json").write_bytes((folder / "old.dump.json").read_bytes())  # a real seal, wrong file
+    (folder / "customer-export.tar").write_bytes(b"\0" * 1024)
+    (folder / "app.log.gz").write_bytes(b"\x1f\x8b not really")
+    (folder / "link.dump").symlink_to(kept)
+    result = run_inv(project, "db.backups", "--prune", "--keep", "1", "--yes")
+    assert result.returncode == 0, result.stderr
+    assert "removed 1 manual backup(s): old.dump; 1 kept" in result.stdout
+    assert sorted(p.name for p in folder.iterdir()) == [
+        ".stacktasks-key",
+        "app.log.gz",
+        "customer-export.tar",
+        "kept.dump",
+        "kept.dump.json",
+        "link.dump",
+        "mine.sql",
+        "mine.sql.json",
+    ]
+
+
+def test_latest_is_the_newest_backup_of_this_database_not_a_newer_one_of_another(
+    database: tuple[str, Path], tmp_path: Path
+) -> None:
+    from tests import pg
+
+    name, project = database
+    backup(project, "ours")
+    other = pg.new_database_name()
+    pg.create_sample_database(other)
+    try:
+        env = project / ".env"
+        ours = env.read_text()
+        env.write_text(f"DATABASE_URL={pg.url_for(other)}\n")
+        backup(project, "theirs")  # newer, of the other database, in the same folder
+        env.write_text(ours)
+        pg.execute(name, "delete from billing.invoices; delete from customers")
+        result = run_inv(project, "db.restore", "--latest", "--yes")
+        assert result.returncode == 0, result.stderr
+        assert "ours.dump" in result.stdout + result.stderr and "theirs.dump" not in result.stdout + result.stderr
+        assert pg.scalar(name, "select count(*) from customers") == 500
+    finally:
+        pg.drop_databases(other)

@@ -381,3 +381,18 @@ def test_a_gzipped_dump_restores_through_a_pipe(database: tuple[str, Path], fmt:
     result = run_inv(project, "db.restore", "--yes", "--file", str(zipped))
     assert result.returncode == 0, result.stderr
     assert pg.fingerprint(name) == before
+
+
+def test_with_no_automatic_backups_kept_the_safety_dump_a_restore_names_is_kept_for_undo(tmp_path: Path) -> None:
+    require(pg.server_missing())
+    with pg.owned_by_a_non_superuser("st_owner_keep0", tmp_path) as (name, project):
+        keep_none = {"INVOKE_STACKTASKS_DB_KEEP_AUTOMATIC": "0"}
+        dump = backup(project)
+        pg.execute(name, "delete from billing.invoices where customer_id > 10; delete from customers where id > 10")
+        result = run_inv(project, "db.restore", "--yes", "--file", str(dump), env=keep_none)
+        assert result.returncode == 0, result.stderr
+        named = result.stdout.split("safety dump: ", 1)[1].split(" ", 1)[0]
+        assert (project / named).is_file()
+        undo = run_inv(project, "db.undo", "--yes", env=keep_none)
+        assert undo.returncode == 0, undo.stderr
+        assert pg.scalar(name, "select count(*) from customers") == 10

@@ -434,3 +434,52 @@ def test_secrets_in_query_parameters_short_key_names_and_files_are_masked_in_env
     result = run_inv(project, "env.show")
     assert result.returncode == 0, result.stderr
     assert "Secret-9" not in result.stdout and "Pw-9" not in result.stdout
+
+
+def descendants_named(pid: int, command: str) -> list[int]:
+    """The live processes below ``pid`` whose command is ``command`` (read from /proc)."""
+    parents: dict[int, int] = {}
+    names: dict[int, str] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            fields = stat.rsplit(")", 1)[1].split()
+            if fields[0] != "Z":
+                parents[int(entry.name)] = int(fields[1])
+                names[int(entry.name)] = stat.split("(", 1)[1].rsplit(")", 1)[0]
+    found, frontier = [], [pid]
+    while frontier:
+        parent = frontier.pop()
+        for child, its_parent in parents.items():
+            if its_parent == parent:
+                frontier.append(child)
+                if names[child] == command:
+                    found.append(child)
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_sigkill_mid_load_ends_the_hosts_pg_restore_with_the_task(big_database: tuple[str, Path]) -> None:
+    name, project = big_database
+    gate = gated(name)
+    dump = backup(project)
+    with gate.closed():
+        restore = start_inv(project, "db.restore", "--yes", "--file", str(dump))
+        wait_until(lambda: gate.waiting(f"{name}__restoring"), child=restore)
+        tools = descendants_named(restore.pid, "pg_restore")
+        assert tools, "the load runs no pg_restore on this host"
+        restore.send_signal(signal.SIGKILL)
+        restore.communicate(timeout=60)
+        # Still inside the gate: only the parent's death can have ended the load.
+        wait_until(lambda: not any(alive(pid) for pid in tools), timeout=30)
+    again = run_inv(project, "db.restore", "--yes", "--file", str(dump))
+    assert again.returncode == 0, again.stderr

@@ -158,6 +158,14 @@ def test_retention_never_prunes_the_backup_the_task_just_made_even_with_keep_zer
     assert made.exists() and manifest_path(made).exists()
 
 
+def test_retention_never_prunes_the_dump_the_task_goes_on_to_restore(tmp_path: Path) -> None:
+    # db.undo restores the last safety dump in place, after taking a safety dump of its own.
+    restoring = _backup(tmp_path, "restoring", "2026-01-01T00:00:00", automatic=True)
+    made = _backup(tmp_path, "made", "2026-01-02T00:00:00", automatic=True)
+    assert backupfiles.prune_automatic(tmp_path, "app", keep=0, made=made, in_use=(restoring,)) == []
+    assert restoring.exists() and manifest_path(restoring).exists()
+
+
 def test_retention_leaves_files_whose_manifest_stacktasks_did_not_seal(tmp_path: Path) -> None:
     made = _backup(tmp_path, "made", "2026-01-09T00:00:00", automatic=True)
     planted = _backup(tmp_path, "mine", "2026-01-01T00:00:00", automatic=True, sealed=False)
