@@ -55,7 +55,7 @@ def replace_from_aside(
 
 def roll_back(project: Project, admin: psycopg.Connection[Any], database: str, scratch: str, *, reopen: bool) -> None:
     with interrupts_deferred():  # the rollback itself must not be cut short
-        project.runner.note(f"restore stopped: dropping {scratch}; {database} is untouched")
+        project.runner.note(f"stopped before the swap: dropping {scratch}; {database} is untouched")
         if reopen and database_exists(admin, database):
             reopen_database(admin, database)
         drop_database(admin, scratch)

@@ -150,3 +150,31 @@ def test_sigkill_during_the_copy_leaves_the_database_whole_and_the_next_run_puts
     assert f"{name} was left closed by an interrupted swap" in output.stderr
     assert f"dropped {name}__snapping, the copy of an interrupted snapshot" in output.stderr
     assert pg.fingerprint(name) == before
+
+
+def test_sigterm_while_a_rollback_copies_says_what_it_dropped_and_leaves_the_database(
+    database: tuple[str, Path],
+) -> None:
+    name, project = database
+    inv_ok(project, "db.snapshot", "--name", "kept")
+    pg.execute(name, "delete from billing.invoices")
+    before = pg.fingerprint(name)
+    with pg.admin() as blocker:
+        # An uncommitted comment on the snapshot holds the lock the rollback's copy waits for.
+        blocker.execute("begin")
+        blocker.execute(sql.SQL("comment on database {} is 'busy'").format(sql.Identifier(f"{name}__snap_kept")))
+        run = start_inv(project, "db.rollback", "--yes")
+        wait_until(
+            lambda: (
+                pg.scalar("postgres", "select count(*) from pg_stat_activity where query like 'create database%'") == 1
+            ),
+            child=run,
+        )
+        run.send_signal(signal.SIGTERM)
+        _, stderr = run.communicate(timeout=60)
+        blocker.execute("rollback")
+    assert run.returncode == 128 + signal.SIGTERM, stderr
+    assert f"stopped before the swap: dropping {name}__restoring; {name} is untouched" in stderr
+    assert stderr.strip().splitlines()[-1] == "stacktasks: interrupted by SIGTERM"
+    assert pg.fingerprint(name) == before
+    assert f"{name}__restoring" not in pg.databases()
