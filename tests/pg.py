@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -95,7 +95,10 @@ def drop_databases(*names: str) -> None:
 
 def drop_snapshots(name: str) -> None:
     with admin() as conn:
-        for (datname,) in conn.execute("select datname from pg_database where datname like %s", [f"{name}__snap%"]):
+        for (datname,) in conn.execute(
+            "select datname from pg_database where datname like %s or datname like %s",
+            [f"{name}__snap%", f"{name}__spare%"],
+        ):
             conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(datname)))
 
 
@@ -152,9 +155,9 @@ def execute(dbname: str, statement: str) -> None:
         conn.execute(statement.encode())
 
 
-def scalar(dbname: str, query: str) -> Any:
+def scalar(dbname: str, query: str, params: Sequence[object] | None = None) -> Any:
     with psycopg.connect(url_for(dbname)) as conn:
-        row = conn.execute(query.encode()).fetchone()
+        row = conn.execute(query.encode(), params).fetchone()
         return row[0] if row else None
 
 

@@ -13,7 +13,8 @@ db.rollback), ``backups.py`` (db.backups --json, --prune).
 
 Their parts:
 - ``swap.py``: the swap's states, and the recovery of each; ``replace.py``: a database made aside,
-  then swapped in (restore and rollback alike);
+  then swapped in (restore and rollback alike), or a snapshot's ready spare renamed into place;
+  ``spare.py``: the ready spares beside snapshots;
 - ``plan.py``: what a restore works from and gives back; ``load.py``, ``feed.py``: the dump into
   the tools; ``loadrole.py``, ``extensions.py``: the least privilege a dump is applied with;
 - ``dumpread.py``: a dump read once and checked; ``plaindump.py``: the plain-SQL line checker;

@@ -6,7 +6,7 @@ before the swap drops what was made aside and leaves the database as it was.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -53,6 +53,32 @@ def replace_from_aside(
     return Replaced(undo if exists else None, verified, ended)
 
 
+def replace_with_spare(
+    project: Project, admin: psycopg.Connection[Any], database: str, spare: str, what: str
+) -> str | None:
+    """``spare`` (a ready copy made before, spare.py) renamed into ``database``'s place in the swap's
+    one transaction, which also opens it and gives it the database's owner; the replaced database
+    kept as ``<db>__undo``. Nothing is made aside first, so nothing is dropped on failure: the
+    spare stays a spare, and the database is opened again."""
+    from .admin import database_owner
+    from .spare import taken_into_place
+
+    undo = aside_name(database, "__undo")
+    expected = database_oid(admin, database)
+    exists = expected is not None
+    after = taken_into_place(database, database_owner(admin, database) if exists else None)
+    with interrupts_deferred() as deferred:
+        try:
+            swap_in(project, admin, database, spare, undo if exists else None, deferred.stop_requested, expected, after)
+        except BaseException:
+            with interrupts_deferred():
+                if exists and database_exists(admin, database):
+                    reopen_database(admin, database)
+            raise
+        project.runner.note(f"{database} is now {what} (its ready spare, renamed into place)")
+    return undo if exists else None
+
+
 def roll_back(project: Project, admin: psycopg.Connection[Any], database: str, scratch: str, *, reopen: bool) -> None:
     with interrupts_deferred():  # the rollback itself must not be cut short
         project.runner.note(f"stopped before the swap: dropping {scratch}; {database} is untouched")
@@ -71,13 +97,15 @@ def swap_in(
     undo: str | None,
     stop_requested: Callable[[], int | None],
     expected: int | None,
+    after: Sequence[Any] = (),
 ) -> int:
     """``database`` closed, then in one transaction ``undo`` -> ``<db>__undo_prev``, ``database`` ->
     ``undo`` and ``scratch`` -> ``database``, only while ``database`` is still the database
     ``expected`` (its oid when the run began); the previous undo copy is dropped only after."""
     if undo is None:
         project.runner.note(f"rename {scratch} to {database}")
-        swap(admin, [(scratch, database)], stop_requested=stop_requested, expect={database: None})
+        reopen = [database] if after else []
+        swap(admin, [(scratch, database)], reopen, stop_requested, {database: None}, after)
         return 0
     spare = aside_name(database, "__undo_prev")
     project.runner.note(
@@ -87,6 +115,7 @@ def swap_in(
     ended = close_database(admin, database)
     renames = [(undo, spare)] if database_exists(admin, undo) else []
     renames += [(database, undo), (scratch, database)]
-    swap(admin, renames, reopen=[undo], stop_requested=stop_requested, expect={database: expected})
+    reopen = [undo, database] if after else [undo]
+    swap(admin, renames, reopen, stop_requested, {database: expected}, after)
     drop_database(admin, spare)
     return ended

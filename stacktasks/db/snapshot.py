@@ -12,6 +12,8 @@ The states, as for a restore (swap.py), whatever kills stacktasks:
 2. the copy under ``<db>__snapping``, not yet a snapshot. Killed here: the next run drops it.
 3. one transaction renames it to ``<db>__snap_<name>``, closes it to connections (nobody changes a
    snapshot) and writes its record (a JSON comment: name, database, time), then ``<db>`` re-opens.
+4. a ready spare of the snapshot is made beside it (spare.py), which ``db.rollback`` renames into
+   the database's place; ``--no-spare`` records that the snapshot wants none.
 
 A snapshot is listed by its record, never by its name, so no other database is taken for one.
 """
@@ -23,7 +25,7 @@ import json
 import re
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -32,16 +34,17 @@ from .admin import (
     allow_connections,
     aside_name,
     can_create_databases,
+    create_copy,
     database_exists,
     database_oid,
     database_owner,
     drop_database,
-    server_major,
     statement,
 )
 from .ours import project_key, seal, verifies
-from .replace import replace_from_aside
+from .replace import replace_from_aside, replace_with_spare
 from .session import guarded_admin
+from .spare import MadeSpare, Spare, make_spare, spare_database_name, spares_of
 from .swap import close_database, reopen_database
 from .target import resolve_target
 
@@ -62,6 +65,9 @@ class Snapshot:
     source: str
     created: datetime
     size: int
+    oid: int = 0
+    wants_spare: bool = True
+    spare: Spare | None = None
 
     def age(self, now: datetime | None = None) -> str:
         seconds = int(((now or datetime.now(UTC)) - self.created).total_seconds())
@@ -78,10 +84,13 @@ class SnapshotResult:
     ended: int  # sessions ended on the source
     seconds: float
     size: int  # bytes, as the server counts the snapshot database
+    reopened_after: float = 0.0  # seconds from the start until the database took sessions again
+    spares: list[MadeSpare] = field(default_factory=list)
 
 
-def snapshot_database(project: Project, name: str = "") -> SnapshotResult | None:
-    """Copy the database into a new snapshot; None under dry-run."""
+def snapshot_database(project: Project, name: str = "", *, spare: bool = True) -> SnapshotResult | None:
+    """Copy the database into a new snapshot, then its ready spare (unless ``spare`` is False);
+    None under dry-run."""
     target = resolve_target(project)
     name = name or datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     if not NAME.fullmatch(name):
@@ -91,6 +100,7 @@ def snapshot_database(project: Project, name: str = "") -> SnapshotResult | None
         project.runner.note(
             f"end the sessions on {target.dbname} and close it, copy it as {scratch} "
             f"(create database … template {target.dbname} strategy file_copy), rename that to {copy}, re-open"
+            + (f"; then copy {copy} as its ready spare {spare_database_name(target.dbname, name)}" if spare else "")
         )
         return None
     started = time.monotonic()
@@ -99,20 +109,37 @@ def snapshot_database(project: Project, name: str = "") -> SnapshotResult | None
             raise StackError(f"a snapshot named {name} exists", hint="choose another --name, or inv db.snapshots")
         key = snapshot_key(project, create=True)
         ended = _copy_closed_source(project, admin, target.dbname, scratch)
+        reopened_after = time.monotonic() - started
         created = datetime.now(UTC).isoformat()
         oid = database_oid(admin, scratch)
-        record = {
-            RECORD: name,
-            "database": target.dbname,
-            "created": created,
-            "seal": seal(key, "snapshot", oid, copy, name, target.dbname, created),
-        }
+        record: dict[str, object] = {RECORD: name, "database": target.dbname, "created": created}
+        if not spare:
+            record["spare"] = False
+        record["seal"] = seal(key, *_sealed_parts(oid, copy, name, target.dbname, created, spare))
         with interrupts_deferred(), admin.transaction():  # the record goes with the rename, at once
             admin.execute(statement("alter database {} rename to {}", scratch, copy))
             allow_connections(admin, copy, False)
             admin.execute(statement("comment on database {} is ", copy) + _literal(json.dumps(record)))
         row = admin.execute("select pg_database_size(%s)", [copy]).fetchone()
-    return SnapshotResult(name, target.dbname, ended, time.monotonic() - started, int(row[0]) if row else 0)
+        seconds = time.monotonic() - started
+        made = make_missing_spares(project, admin, target.dbname, key)
+    size = int(row[0]) if row else 0
+    return SnapshotResult(name, target.dbname, ended, seconds, size, reopened_after, made)
+
+
+def _sealed_parts(oid: int | None, datname: str, name: str, database: str, created: str, spare: bool) -> list[object]:
+    """What a snapshot's seal covers; a snapshot that wants no spare says so under its seal."""
+    return ["snapshot", oid, datname, name, database, created, *([] if spare else ["no-spare"])]
+
+
+def make_missing_spares(project: Project, admin: psycopg.Connection[Any], database: str, key: bytes) -> list[MadeSpare]:
+    """A ready spare for every snapshot of ``database`` that wants one and has none (an older
+    snapshot, a making cut short, or one just taken)."""
+    made = []
+    for snapshot in snapshots_of(admin, database, key):
+        if snapshot.wants_spare and not (snapshot.spare and snapshot.spare.ready):
+            made.append(make_spare(project, admin, database, snapshot.name, snapshot.database, key, snapshot.spare))
+    return made
 
 
 def _copy_closed_source(project: Project, admin: psycopg.Connection[Any], database: str, scratch: str) -> int:
@@ -129,20 +156,6 @@ def _copy_closed_source(project: Project, admin: psycopg.Connection[Any], databa
     with interrupts_deferred():
         reopen_database(admin, database)
     return ended
-
-
-def create_copy(admin: psycopg.Connection[Any], name: str, template: str) -> None:
-    """``name`` as a file-level copy of ``template`` (STRATEGY FILE_COPY from PostgreSQL 15, where
-    the default became WAL_LOG, several times slower for a database of any size)."""
-    import psycopg
-
-    query = statement("create database {} template {}", name, template)
-    if server_major(admin) >= 15:
-        query += statement(" strategy file_copy")
-    try:
-        admin.execute(query)
-    except psycopg.errors.ObjectInUse:
-        raise StackError(f"{template} is in use again: a session reconnected during the copy; try again") from None
 
 
 def list_snapshots(project: Project) -> list[Snapshot]:
@@ -181,40 +194,64 @@ def snapshots_of(admin: psycopg.Connection[Any], database: str, key: bytes) -> l
             continue
         if record.get("database") != database or datname != snapshot_database_name(database, name):
             continue
-        if datname == database or not verifies(
-            key or None, record.get("seal"), "snapshot", oid, datname, name, database, created
-        ):
+        wants_spare = record.get("spare", True) is not False
+        parts = _sealed_parts(oid, datname, name, database, created, wants_spare)
+        if datname == database or not verifies(key or None, record.get("seal"), *parts):
             continue
-        found.append(Snapshot(name, str(datname), database, moment, int(size)))
+        found.append(Snapshot(name, str(datname), database, moment, int(size), int(oid), wants_spare))
+    spares = spares_of(admin, database, {snapshot.name: snapshot.oid for snapshot in found}, key) if found else {}
+    found = [replace(snapshot, spare=spares.get(snapshot.name)) for snapshot in found]
     return sorted(found, key=lambda snapshot: snapshot.created)
 
 
-def rollback_database(project: Project, name: str = "") -> tuple[Snapshot, str] | None:
-    """Replace the database with a copy of a snapshot (the latest by default); the replaced one is
-    kept as ``<db>__undo``. None under dry-run."""
+@dataclass(frozen=True)
+class RolledBack:
+    snapshot: Snapshot
+    undo: str  # where the replaced database is kept
+    back_after: float  # seconds from the start until the database was back under its name
+    from_spare: bool  # the ready spare was renamed into place (no copy on the way)
+    spares: list[MadeSpare]  # the spares made after, while the database was already back
+
+
+def rollback_database(project: Project, name: str = "") -> RolledBack | None:
+    """Replace the database with a snapshot (the latest by default): its ready spare renamed into
+    place, or where it has none a copy; the replaced one is kept as ``<db>__undo``. The next spare
+    is made after, while the database already works. None under dry-run."""
+    started = time.monotonic()
     target = resolve_target(project)
     database = target.dbname
     scratch, undo = aside_name(database, "__restoring"), aside_name(database, "__undo")
     if project.dry:
         project.runner.note(
-            f"copy the snapshot {name or '(the latest)'} as {scratch} (file copy), then close {database}, end "
-            f"its sessions and in one transaction rename it to {undo} and {scratch} to {database}"
+            f"close {database}, end its sessions and in one transaction rename it to {undo} and the snapshot "
+            f"{name or '(the latest)'}'s ready spare to {database} (without a spare: copy the snapshot as "
+            f"{scratch} first); then copy the snapshot as its next spare"
         )
         return None
     with _admin(project, target) as admin:
-        snapshot = _chosen(snapshots_of(admin, database, snapshot_key(project)), name, database)
+        key = snapshot_key(project)
+        snapshot = _chosen(snapshots_of(admin, database, key), name, database)
         project.confirm(f"replace {target.describe()} with its snapshot {snapshot.name} ({snapshot.age()} old)")
+        what = f"its snapshot {snapshot.name}"
+        spare = snapshot.spare if snapshot.spare and snapshot.spare.ready else None
+        if spare is not None:
+            replace_with_spare(project, admin, database, spare.database, what)
+        else:
+            if snapshot.wants_spare:
+                project.runner.note(f"snapshot {snapshot.name} has no ready spare: copying it, as without spares")
 
-        def fill(scratch: str) -> int:
-            create_copy(admin, scratch, snapshot.database)
-            owner = database_owner(admin, database)
-            if owner:
-                admin.execute(statement("alter database {} owner to {}", scratch, owner))
-            allow_connections(admin, scratch, True)
-            return 0
+            def fill(scratch: str) -> int:
+                create_copy(admin, scratch, snapshot.database)
+                owner = database_owner(admin, database)
+                if owner:
+                    admin.execute(statement("alter database {} owner to {}", scratch, owner))
+                allow_connections(admin, scratch, True)
+                return 0
 
-        replace_from_aside(project, admin, database, fill, f"a copy of its snapshot {snapshot.name}")
-    return snapshot, undo
+            replace_from_aside(project, admin, database, fill, f"a copy of {what}")
+        back_after = time.monotonic() - started
+        made = make_missing_spares(project, admin, database, key)
+    return RolledBack(snapshot, undo, back_after, spare is not None, made)
 
 
 def prune_snapshots(project: Project, keep: int) -> list[Snapshot]:
@@ -234,6 +271,8 @@ def prune_snapshots(project: Project, keep: int) -> list[Snapshot]:
         project.confirm(f"drop {len(doomed)} snapshot(s) of {target.dbname}: {listed}")
         for snapshot in doomed:
             drop_database(admin, snapshot.database)
+            if snapshot.spare:
+                drop_database(admin, snapshot.spare.database)
     return doomed
 
 

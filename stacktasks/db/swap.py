@@ -43,7 +43,7 @@ ATTEMPTS = 20
 
 
 #: The names a restore, undo, rollback or snapshot of a database derives from its name.
-DERIVED = ("__undo", "__restoring", "__swap", "__snapping", "__undo_prev")
+DERIVED = ("__undo", "__restoring", "__swap", "__snapping", "__sparing", "__undo_prev")
 
 
 def derived_names(database: str) -> list[str]:
@@ -142,8 +142,10 @@ def swap(
     reopen: Sequence[str] = (),
     stop_requested: Callable[[], int | None] = lambda: None,
     expect: Mapping[str, int | None] | None = None,
+    after: Sequence[Any] = (),
 ) -> None:
-    """Every rename, and the re-opening of ``reopen`` (names after the renames), in one transaction.
+    """Every rename, the re-opening of ``reopen`` (names after the renames) and the statements
+    ``after``, in one transaction.
 
     ``expect`` names the database each name must still be (by oid, None: no database) when the
     transaction runs: where another took its place since the run looked, nothing is swapped.
@@ -165,6 +167,8 @@ def swap(
                     conn.execute(statement("alter database {} rename to {}", old, new))
                 for name in reopen:
                     _reopen(conn, name)
+                for query in after:
+                    conn.execute(query)
             return
         except (psycopg.errors.ObjectInUse, psycopg.errors.LockNotAvailable):
             signum = stop_requested()
@@ -197,8 +201,9 @@ def recover(
     Every swap renames in one transaction, so the database is never missing because of us: a
     missing one was dropped on purpose, and its undo copy stays where it is.
     """
-    undo, scratch, aside, snapping, spare = (
-        aside_name(database, suffix) for suffix in ("__undo", "__restoring", "__swap", "__snapping", "__undo_prev")
+    undo, scratch, aside, snapping, sparing, spare = (
+        aside_name(database, suffix)
+        for suffix in ("__undo", "__restoring", "__swap", "__snapping", "__sparing", "__undo_prev")
     )
     done: list[str] = []
 
@@ -226,6 +231,8 @@ def recover(
         )
     if database_exists(conn, snapping):
         act(f"dropped {snapping}, the copy of an interrupted snapshot", lambda: drop_database(conn, snapping))
+    if database_exists(conn, sparing):
+        act(f"dropped {sparing}, a snapshot's spare whose making was cut short", lambda: drop_database(conn, sparing))
     if can_drop_roles(conn) and load_role_left(conn, database):
         act(
             f"dropped {load_role_name(database)}, the load role of an interrupted restore",

@@ -7,25 +7,45 @@ from typing import TYPE_CHECKING
 from . import stack_task
 
 if TYPE_CHECKING:
+    from ..db.spare import MadeSpare
     from ..project import Project
 
 
-@stack_task(help={"name": "the snapshot's name (default: the time, 20261124-101500)"})
-def snapshot(project: Project, name: str = "") -> None:
+@stack_task(
+    help={
+        "name": "the snapshot's name (default: the time, 20261124-101500)",
+        "no-spare": "keep no ready spare (half the disk; db.rollback then copies the snapshot, seconds per GB)",
+    }
+)
+def snapshot(project: Project, name: str = "", no_spare: bool = False) -> None:
     """Copy the database on the server in seconds (a file-level copy); db.rollback puts it back.
 
-    The database's sessions are ended first: PostgreSQL copies a database only without them. A
-    role that may not create databases is refused (db.backup makes a dump instead).
+    The database's sessions are ended first: PostgreSQL copies a database only without them. Then a
+    ready spare of the snapshot is copied beside it (the database already open again), which
+    db.rollback renames into place at once: a snapshot costs twice its size on disk unless
+    --no-spare. A role that may not create databases is refused (db.backup makes a dump instead).
     """
     from ..db.dumpfiles import human_size
     from ..db.snapshot import snapshot_database
 
-    result = snapshot_database(project, name)
+    result = snapshot_database(project, name, spare=not no_spare)
     if result is None:
         return
     ended = f"; ended {result.ended} sessions on {result.database}" if result.ended else ""
     size = human_size(result.size)
-    print(f"snapshot {result.snapshot} of {result.database} ({size}) in {result.seconds:.1f}s{ended}")
+    print(
+        f"snapshot {result.snapshot} of {result.database} ({size}) in {result.seconds:.1f}s"
+        f" ({result.database} open again after {result.reopened_after:.1f}s){ended}"
+    )
+    say_spares(result.spares)
+
+
+def say_spares(spares: list[MadeSpare]) -> None:
+    for made in spares:
+        if made.failure:
+            print(f"no ready spare of snapshot {made.snapshot}: {made.failure}; a rollback to it copies it instead")
+        else:
+            print(f"ready spare of snapshot {made.snapshot} made in {made.seconds:.1f}s")
 
 
 @stack_task(
@@ -36,7 +56,11 @@ def snapshot(project: Project, name: str = "") -> None:
     }
 )
 def snapshots(project: Project, prune: bool = False, keep: int = 3, yes: bool = False) -> None:
-    """List the database's snapshots, oldest first, with size and age; --prune drops old ones."""
+    """List the database's snapshots, oldest first, with size and age; --prune drops old ones.
+
+    Each snapshot's ready spare is shown with its size ('spare missing': the next db.snapshot or
+    db.rollback makes it; 'no spare': taken with --no-spare).
+    """
     from ..db.dumpfiles import human_size
     from ..db.snapshot import list_snapshots, prune_snapshots
 
@@ -49,7 +73,14 @@ def snapshots(project: Project, prune: bool = False, keep: int = 3, yes: bool = 
     if not found and not project.dry:
         print("no snapshots: inv db.snapshot takes one")
     for item in found:
-        print(f"{item.name:<24}  {human_size(item.size):>9}  {item.age():>5} old  {item.created:%Y-%m-%d %H:%M:%S}")
+        if item.spare and item.spare.ready:
+            spare = f"+ spare {human_size(item.spare.size)}"
+        else:
+            spare = "no spare" if not item.wants_spare else "spare missing"
+        print(
+            f"{item.name:<24}  {human_size(item.size):>9}  {spare:<17}  {item.age():>5} old"
+            f"  {item.created:%Y-%m-%d %H:%M:%S}"
+        )
 
 
 @stack_task(
@@ -61,13 +92,20 @@ def snapshots(project: Project, prune: bool = False, keep: int = 3, yes: bool = 
 def rollback(project: Project, name: str = "", yes: bool = False) -> None:
     """Replace the database with a snapshot (the latest by default), swapped in like a restore.
 
-    The replaced database is kept as <db>__undo (inv db.undo puts it back); the snapshot stays.
+    The snapshot's ready spare is renamed into the database's place (no copy while the app waits),
+    then the next spare is copied while the database already works; a snapshot without a spare is
+    copied first, as before. The replaced database is kept as <db>__undo (inv db.undo puts it
+    back); the snapshot stays.
     """
     from ..db.snapshot import rollback_database
 
     result = rollback_database(project, name)
     if result is None:
         return
-    snapshot, undo = result
-    print(f"rolled {snapshot.source} back to its snapshot {snapshot.name}")
-    print(f"the previous database is kept as {undo}: inv db.undo puts it back")
+    how = "its ready spare" if result.from_spare else "a copy"
+    print(
+        f"rolled {result.snapshot.source} back to its snapshot {result.snapshot.name} ({how}; "
+        f"back after {result.back_after:.1f}s)"
+    )
+    say_spares(result.spares)
+    print(f"the previous database is kept as {result.undo}: inv db.undo puts it back")

@@ -3,8 +3,10 @@ through `inv` in a project whose database is an external URL."""
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -156,7 +158,7 @@ def test_sigterm_while_a_rollback_copies_says_what_it_dropped_and_leaves_the_dat
     database: tuple[str, Path],
 ) -> None:
     name, project = database
-    inv_ok(project, "db.snapshot", "--name", "kept")
+    inv_ok(project, "db.snapshot", "--name", "kept", "--no-spare")  # so the rollback copies it
     pg.execute(name, "delete from billing.invoices")
     before = pg.fingerprint(name)
     with pg.admin() as blocker:
@@ -178,3 +180,131 @@ def test_sigterm_while_a_rollback_copies_says_what_it_dropped_and_leaves_the_dat
     assert stderr.strip().splitlines()[-1] == "stacktasks: interrupted by SIGTERM"
     assert pg.fingerprint(name) == before
     assert f"{name}__restoring" not in pg.databases()
+
+
+# -- ready spares -------------------------------------------------------------------------------
+
+
+def listed(project: Path, snapshot: str) -> str:
+    return next(line for line in inv_ok(project, "db.snapshots").splitlines() if line.split()[0] == snapshot)
+
+
+def creating(database: str) -> bool:
+    """Whether a copy into ``database`` is running on the server now."""
+    query = "select count(*) from pg_stat_activity where query ilike %s"
+    return bool(pg.scalar("postgres", query, [f'create database "{database}"%']))
+
+
+@contextlib.contextmanager
+def copies_of_held(snapshot_database: str) -> Iterator[None]:
+    """While inside, a copy of ``snapshot_database`` waits: an uncommitted comment holds its lock."""
+    with pg.admin() as blocker:
+        blocker.execute("begin")
+        blocker.execute(sql.SQL("comment on database {} is 'busy'").format(sql.Identifier(snapshot_database)))
+        yield
+        blocker.execute("rollback")
+
+
+def test_a_snapshot_keeps_a_ready_spare_of_its_size_beside_it(database: tuple[str, Path]) -> None:
+    name, project = database
+    output = inv_ok(project, "db.snapshot", "--name", "kept")
+    assert "ready spare of snapshot kept made in" in output
+    assert "+ spare" in listed(project, "kept")
+    with pytest.raises(psycopg.OperationalError, match="not currently accepting connections"):
+        psycopg.connect(pg.url_for(f"{name}__spare_kept")).close()
+
+
+def test_rollback_renames_the_ready_spare_into_place_and_makes_the_next(database: tuple[str, Path]) -> None:
+    name, project = database
+    inv_ok(project, "db.snapshot", "--name", "kept")
+    spare_oid = pg.scalar("postgres", "select oid from pg_database where datname = %s", [f"{name}__spare_kept"])
+    pg.execute(name, "delete from billing.invoices")
+    output = inv_ok(project, "db.rollback", "--yes")
+    assert "(its ready spare; back after" in output
+    assert pg.scalar("postgres", "select oid from pg_database where datname = %s", [name]) == spare_oid
+    assert pg.scalar(name, "select count(*) from billing.invoices") == 2000
+    assert pg.scalar(name, "select count(*) from customers") == 500  # open, owned, whole
+    owner = "select pg_get_userbyid(datdba) from pg_database where datname = %s"
+    assert pg.scalar("postgres", owner, [name]) == pg.scalar("postgres", owner, [f"{name}__undo"])
+    assert "+ spare" in listed(project, "kept")  # the next one, for the next rollback
+    pg.execute(name, "update customers set name = 'changed'")
+    assert "(its ready spare;" in inv_ok(project, "db.rollback", "--yes")
+    assert pg.scalar(name, "select count(*) from customers where name = 'changed'") == 0
+
+
+def test_a_snapshot_taken_with_no_spare_has_none_and_is_copied_back(database: tuple[str, Path]) -> None:
+    name, project = database
+    output = inv_ok(project, "db.snapshot", "--name", "lean", "--no-spare")
+    assert "spare" not in output.split(")", 1)[1].replace("open again", "")
+    assert "no spare" in listed(project, "lean")
+    pg.execute(name, "delete from billing.invoices")
+    assert "(a copy; back after" in inv_ok(project, "db.rollback", "--yes")
+    assert pg.scalar(name, "select count(*) from billing.invoices") == 2000
+    assert f"{name}__spare_lean" not in pg.databases()
+
+
+def test_a_spare_opened_to_connections_is_not_used_and_is_made_again(database: tuple[str, Path]) -> None:
+    name, project = database
+    inv_ok(project, "db.snapshot", "--name", "kept")
+    with pg.admin() as conn:
+        conn.execute(sql.SQL("alter database {} allow_connections true").format(sql.Identifier(f"{name}__spare_kept")))
+    assert "spare missing" in listed(project, "kept")
+    pg.execute(name, "delete from billing.invoices")
+    output = run_inv(project, "db.rollback", "--yes")
+    assert output.returncode == 0, output.stderr
+    assert "snapshot kept has no ready spare: copying it" in output.stderr
+    assert "(a copy; back after" in output.stdout
+    assert "+ spare" in listed(project, "kept")
+
+
+def test_sigkill_while_the_next_spare_is_made_leaves_the_rolled_back_database_and_the_next_run_makes_it(
+    database: tuple[str, Path],
+) -> None:
+    name, project = database
+    inv_ok(project, "db.snapshot", "--name", "kept")
+    pg.execute(name, "delete from billing.invoices")
+    with copies_of_held(f"{name}__snap_kept"):  # the spare is renamed in; the next one's copy waits
+        run = start_inv(project, "db.rollback", "--yes")
+        wait_until(lambda: creating(f"{name}__sparing"), child=run)
+        run.send_signal(signal.SIGKILL)
+        run.wait()
+    wait_until(lambda: not creating(f"{name}__sparing"))
+    assert pg.scalar(name, "select count(*) from billing.invoices") == 2000  # back, whole, open
+    assert "spare missing" in listed(project, "kept")
+    again = run_inv(project, "db.snapshot", "--name", "after")
+    assert again.returncode == 0, again.stderr
+    assert f"dropped {name}__sparing, a snapshot's spare whose making was cut short" in again.stderr
+    assert "+ spare" in listed(project, "kept")  # made by the next snapshot-aware task
+    assert "+ spare" in listed(project, "after")
+
+
+@pytest.mark.parametrize("state", ["closed", "renaming"])
+def test_sigkill_during_the_spares_swap_keeps_the_database_and_the_spare(
+    database: tuple[str, Path], state: str
+) -> None:
+    name, project = database
+    inv_ok(project, "db.snapshot", "--name", "kept")
+    pg.execute(name, "delete from billing.invoices")
+    with pg.admin() as holder:  # another session's lock on the database: the swap's rename waits on it
+        holder.autocommit = False
+        holder.execute(sql.SQL("comment on database {} is 'held'").format(sql.Identifier(name)))
+        run = start_inv(project, "db.rollback", "--yes")
+        if state == "closed":
+            wait_until(lambda: closed(name), child=run)
+        else:
+            waiting = "select count(*) from pg_stat_activity where wait_event_type = 'Lock' and query ilike %s"
+            wait_until(lambda: bool(pg.scalar("postgres", waiting, ["alter database % rename to %"])), child=run)
+        run.send_signal(signal.SIGKILL)
+        run.wait()
+        holder.rollback()
+    assert closed(name)  # nothing of ours ran after SIGKILL: the swap's transaction never committed
+    assert "+ spare" in listed(project, "kept")  # the spare is still the spare
+    output = run_inv(project, "db.rollback", "--yes")
+    assert output.returncode == 0, output.stderr
+    assert f"{name} was left closed by an interrupted swap: it accepts connections again" in output.stderr
+    assert "(its ready spare;" in output.stdout
+    assert pg.scalar(name, "select count(*) from billing.invoices") == 2000
+
+
+def closed(name: str) -> bool:
+    return bool(pg.scalar("postgres", "select not datallowconn from pg_database where datname = %s", [name]))
