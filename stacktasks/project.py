@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .errors import StackError
-from .roles import ROLE_NAMES, RoleName, Roles, configured_roles, resolve_roles
 from .settings import Settings
 
 if TYPE_CHECKING:
@@ -24,6 +23,7 @@ if TYPE_CHECKING:
     from .engine.context import Engine
     from .engine.relay import Relay, SshTunnel
     from .env.files import LoadedEnv
+    from .roles import RoleName, Roles
     from .runner import Runner
 
 from .compose.files import COMPOSE_FILE_NAMES
@@ -157,6 +157,8 @@ class Project:
     def roles(self) -> Roles:
         """Which service plays each role; the compose model is read only where a compose file exists."""
         if self._roles is None:
+            from .roles import configured_roles, resolve_roles  # a passthrough task never needs them
+
             self._roles = (
                 resolve_roles(self.settings, self.model())
                 if self.has_compose_files()
@@ -274,4 +276,4 @@ def interactive_terminal() -> bool:
         return False
 
 
-__all__ = ["ROLE_NAMES", "Project", "interactive_terminal"]
+__all__ = ["Project", "interactive_terminal"]

@@ -335,14 +335,17 @@ def apply_source(settings: Settings, data: Mapping[str, Any], origin: str, from_
 def read_pyproject(root: Path) -> tuple[dict[str, Any], str] | None:
     """``[tool.stacktasks]`` of the project's pyproject.toml, with its origin label."""
     path = root / "pyproject.toml"
-    if not path.is_file():
+    try:
+        data = path.read_bytes()
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+        return None
+    if b"stacktasks" not in data:  # no table of ours can be in it: the TOML parser is not loaded
         return None
     import tomllib
 
     try:
-        with path.open("rb") as handle:
-            document = tomllib.load(handle)
-    except tomllib.TOMLDecodeError as error:
+        document = tomllib.loads(data.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         raise SettingError(f"{path}: not valid TOML ({error})") from None
     table = document.get("tool", {}).get("stacktasks")
     if table is None:

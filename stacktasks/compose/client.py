@@ -21,7 +21,6 @@ from ..settings import Settings
 from .files import compose_file_paths, raise_file_problems, raise_missing_files, stage_files
 from .model import ComposeModel
 from .version import ComposeVersion
-from .warnings import rejected_file_hint, unset_variables, unset_variables_note
 
 if TYPE_CHECKING:
     from ..engine.context import Engine
@@ -123,6 +122,8 @@ class Compose:
 
     def _check_config(self, result: subprocess.CompletedProcess[str]) -> None:
         """Refuse a ``config`` that failed, with a hint; say once which variables compose left blank."""
+        from .warnings import rejected_file_hint, unset_variables, unset_variables_note
+
         if result.returncode != 0:
             self.raise_yaml_problem()
             failure = self.runner.failure(result.args, result.returncode, result.stderr)

@@ -10,7 +10,6 @@ of this machine, which would be another server.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -132,6 +131,8 @@ def _endpoint_from_files(name: str, env: Mapping[str, str]) -> str | None:
     directory = docker_config_dir(env)
     if directory is None:
         return None
+    import hashlib
+
     meta = _read_json(directory / "contexts" / "meta" / hashlib.sha256(name.encode()).hexdigest() / "meta.json")
     endpoints = meta.get("Endpoints") if meta is not None and meta.get("Name") == name else None
     docker = endpoints.get("docker") if isinstance(endpoints, dict) else None
