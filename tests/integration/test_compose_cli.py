@@ -197,3 +197,58 @@ def test_front_watch_polls_where_no_develop_watch_is_declared(tmp_path: Path) ->
     assert "docker compose --profile build run --rm -T --build frontend" in result.stdout
     assert "every 1s and build again on a change" in result.stdout
     assert " watch " not in result.stdout
+
+
+# -- the compose version, kept per binary --------------------------------------------------------
+
+
+def docker_shim(tmp_path: Path) -> dict[str, str]:
+    """PATH with a `docker` of its own (a script that runs the real one), so that the test can
+    upgrade it; the cache is the test's own."""
+    import os
+    import shutil
+
+    real = shutil.which("docker")
+    assert real
+    shim = tmp_path / "shim"
+    shim.mkdir()
+    (shim / "docker").write_text(f'#!/bin/sh\nexec {real} "$@"\n')
+    (shim / "docker").chmod(0o755)
+    return {"PATH": f"{shim}{os.pathsep}{os.environ['PATH']}", "XDG_CACHE_HOME": str(tmp_path / "cache")}
+
+
+def cache_file(env: dict[str, str]) -> Path:
+    return Path(env["XDG_CACHE_HOME"]) / "stacktasks" / "compose-version.json"
+
+
+def test_a_kept_version_is_used_until_the_docker_cli_is_upgraded(seed_001: Path, tmp_path: Path) -> None:
+    import json
+    import os
+
+    env = docker_shim(tmp_path)
+    assert "docker compose up -d --wait\n" in run_inv(seed_001, "--dry", "up", env=env).stdout
+    # The kept answer is trusted while the binaries are the same: an old one means no --wait.
+    kept = json.loads(cache_file(env).read_text())
+    assert len(kept) == 1
+    cache_file(env).write_text(json.dumps({key: "2.0.0" for key in kept}))
+    assert "docker compose up -d\n" in run_inv(seed_001, "--dry", "up", env=env).stdout
+    # An upgrade (another binary: size and mtime) is a new key: the CLI is asked again.
+    shim = Path(env["PATH"].split(os.pathsep, 1)[0]) / "docker"
+    shim.write_text(shim.read_text() + "# upgraded\n")
+    upgraded = run_inv(seed_001, "--dry", "up", env=env)
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert "docker compose up -d --wait\n" in upgraded.stdout
+    assert len(json.loads(cache_file(env).read_text())) == 2
+
+
+def test_a_corrupt_version_cache_is_ignored_and_every_task_still_works(seed_001: Path, tmp_path: Path) -> None:
+    env = docker_shim(tmp_path)
+    cache_file(env).parent.mkdir(parents=True)
+    cache_file(env).write_bytes(b'{"truncated": "2.4')
+    result = run_inv(seed_001, "--dry", "up", env=env)
+    assert result.returncode == 0, result.stderr
+    assert "docker compose up -d --wait\n" in result.stdout
+    import subprocess
+
+    real = subprocess.run(["docker", "compose", "version", "--short"], capture_output=True, text=True, check=True)
+    assert f"docker compose {real.stdout.strip()}" in run_inv(seed_001, "doctor", env=env).stdout
