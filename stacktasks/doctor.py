@@ -276,6 +276,26 @@ def check_bind_mounts(project: Project) -> Check | None:
     )
 
 
+def check_ssh_connection(project: Project) -> Check | None:
+    """On an ssh engine: whether the user's ssh config keeps a connection open that tasks reuse
+    (no handshake per task), and how to set one up where it does not."""
+    try:
+        engine = project.engine
+    except StackError:
+        return None
+    if engine.scheme != "ssh":
+        return None
+    from .engine.ssh import CONTROL_PERSIST_ADVICE, kept_connection, ssh_options
+
+    host, options = ssh_options(engine.endpoint)
+    kept = kept_connection(project.runner, host, options)
+    if kept is not None:
+        return Check("ssh", "ssh connection", True, f"your ssh config keeps one open ({kept}): tasks reuse it")
+    advice = CONTROL_PERSIST_ADVICE.format(host=host)
+    detail = f"each task opens its own (one handshake a task); to keep one open across tasks, set {advice}"
+    return Check("ssh", "ssh connection", True, detail + " in ~/.ssh/config")
+
+
 BLOCKING = frozenset({"docker-cli", "compose", "engine", "compose-files", "engine-disk", "host-ports"})
 
 
@@ -284,6 +304,8 @@ def run_checks(project: Project) -> list[Check]:
     checks = [check_docker_cli(project), check_compose(project), check_engine(project), check_compose_files(project)]
     passed = {check.id for check in checks if check.ok}
     if "engine" in passed:
+        ssh = check_ssh_connection(project)
+        checks += [ssh] if ssh else []
         checks.append(check_engine_disk(project))
     if "compose-files" in passed:
         checks.append(check_ports(project))

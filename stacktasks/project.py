@@ -21,7 +21,8 @@ if TYPE_CHECKING:
     from .compose.client import Compose
     from .compose.model import ComposeModel
     from .engine.context import Engine
-    from .engine.relay import Relay, SshTunnel
+    from .engine.relay import Relay
+    from .engine.ssh import SshTunnel
     from .env.files import LoadedEnv
     from .roles import RoleName, Roles
     from .runner import Runner
@@ -131,12 +132,12 @@ class Project:
         return self._engine
 
     def _connect_engine(self) -> None:
-        """An ssh engine gets one ssh connection for the whole task (relay.SshTunnel), which every
+        """An ssh engine gets one ssh connection for the whole task (engine/ssh.py), which every
         docker and compose child then uses: docker alone opens one, handshake and all, per call."""
         engine = self.engine
         if engine.scheme != "ssh":
             return
-        from .engine.relay import SshTunnel
+        from .engine.ssh import SshTunnel
 
         tunnel = SshTunnel(self.runner, engine.endpoint)
         try:
@@ -147,7 +148,10 @@ class Project:
         self._tunnel = tunnel
         self.runner.env["DOCKER_HOST"] = docker_host
         self.runner.env.pop("DOCKER_CONTEXT", None)
-        self.runner.note(f"engine {engine.endpoint}: one ssh connection for this task")
+        if tunnel.users_connection:
+            self.runner.note(f"engine {engine.endpoint}: the connection your ssh config keeps open ({tunnel.control})")
+        else:
+            self.runner.note(f"engine {engine.endpoint}: one ssh connection for this task")
 
     def model(self) -> ComposeModel:
         """The compose model (one compose call, read once)."""

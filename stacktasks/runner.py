@@ -284,24 +284,43 @@ class Runner:
         timeout: float | None = None,
     ) -> subprocess.CompletedProcess[str]:
         """Run a read-only command and return its output (small outputs only: it is buffered)."""
-        self.prepare(argv)
-        try:
-            result = subprocess.run(
-                list(argv),
-                cwd=self.cwd,
-                env={**self.env, **(extra_env or {})},
-                capture_output=True,
-                text=True,
-                stdin=subprocess.DEVNULL,
-                timeout=timeout,
-            )
-        except FileNotFoundError:
-            raise self.not_found(argv) from None
-        except subprocess.TimeoutExpired:
-            raise StackError(f"`{self.mask(format_argv(argv))}` did not answer within {timeout:.0f}s") from None
+        result = self.capture_ahead(argv, extra_env=extra_env, timeout=timeout)()
         if check and result.returncode != 0:
             raise self.failure(argv, result.returncode, result.stderr)
         return result
+
+    def capture_ahead(
+        self, argv: Sequence[str], *, extra_env: Mapping[str, str] | None = None, timeout: float | None = None
+    ) -> Callable[[], subprocess.CompletedProcess[str]]:
+        """``capture`` (never checked) started now, collected by calling what it returns: an answer
+        needed only after other work (compose config while psycopg loads)."""
+        self.prepare(argv)
+        try:
+            process = subprocess.Popen(
+                list(argv),
+                cwd=self.cwd,
+                env={**self.env, **(extra_env or {})},
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        except FileNotFoundError:
+            raise self.not_found(argv) from None
+
+        def collect() -> subprocess.CompletedProcess[str]:
+            try:
+                stdout, stderr = process.communicate(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.communicate()
+                raise StackError(f"`{self.mask(format_argv(argv))}` did not answer within {timeout:.0f}s") from None
+            except BaseException:  # a signal: the child goes with the task, as in subprocess.run
+                process.kill()
+                raise
+            return subprocess.CompletedProcess(list(argv), process.returncode, stdout, stderr)
+
+        return collect
 
     def start(
         self,

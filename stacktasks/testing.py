@@ -126,6 +126,13 @@ class RecordingRunner(Runner):
             raise self.failure(argv, answer.code)
         return subprocess.CompletedProcess(list(argv), answer.code, answer.stdout, "")
 
+    def capture_ahead(
+        self, argv: Sequence[str], *, extra_env: Mapping[str, str] | None = None, timeout: float | None = None
+    ) -> Any:
+        """Answered at once, as ``capture`` is (the real runner starts it now, collects it later)."""
+        result = self.capture(argv, check=False, extra_env=extra_env, timeout=timeout)
+        return lambda: result
+
     def start(
         self,
         argv: Sequence[str],

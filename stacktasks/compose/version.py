@@ -113,6 +113,12 @@ def binary_key(command: Sequence[str], env: Mapping[str, str]) -> str | None:
     return json.dumps([list(command), parts])
 
 
+def compose_plugin_binary(command: Sequence[str], env: Mapping[str, str]) -> str | None:
+    """The compose plugin `docker compose` runs (where the docker CLI looks for it), for a
+    command that is exactly ``docker compose``; None otherwise."""
+    return _compose_plugin(env) if tuple(command) == ("docker", "compose") else None
+
+
 def _compose_plugin(env: Mapping[str, str]) -> str | None:
     from ..engine.docker import docker_config_dir
 

@@ -235,6 +235,10 @@ def export_snapshot(conn: psycopg.Connection[Any]) -> ExportedSnapshot:
         "select pg_export_snapshot(), current_setting('server_version'), pg_database_size(current_database())"
     ).fetchone()
     assert row is not None
+    # The counts run beside pg_dump and end well before it: parallel workers and JIT compiling
+    # would only take the processors that pg_dump's COPY and compression need.
+    conn.execute("set local max_parallel_workers_per_gather = 0")
+    conn.execute("set local jit = off")
     return ExportedSnapshot(str(row[0]), str(row[1]), server_major(conn), int(row[2]))
 
 

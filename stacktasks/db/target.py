@@ -174,15 +174,17 @@ def choose_database(project: Project) -> tuple[str | None, DbTarget | None, Plac
     from ..placement import UrlAim, place
 
     settings = project.settings
-    service = settings.db.service
-    if not service and project.has_compose_files():
-        service = project.role_service("db")
+    if project.has_compose_files():
+        project.compose().read_model_ahead()  # compose answers while the URL is read (psycopg loads)
     url_target = None
     for variable in (settings.db.direct_url_env, settings.db.url_env):
         url = project.env.values.get(variable)
         if url:
             url_target = parse_database_url(url, variable)
             break
+    service = settings.db.service
+    if not service and project.has_compose_files():
+        service = project.role_service("db")
     if not (service and project.has_compose_files() and service in project.model().services):
         return service, url_target, None
     aim = None

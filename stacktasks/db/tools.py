@@ -142,22 +142,18 @@ def choose_client(project: Project, target: DbTarget, server: int | None) -> PgC
         return PgClient(target, "service", project.compose())
     choice = settings.client
     image = settings.client_image.format(major=server or "latest")
-    if choice == "container" or (choice == "auto" and not _host_can_dump(project.runner, server)):
+    host = host_tool_major(project.runner, "pg_dump") if choice != "container" else None  # asked once
+    host_can_dump = host is not None and (server is None or host >= server)
+    if choice == "container" or (choice == "auto" and not host_can_dump):
         _refuse_remote_container(project, image)
     if choice == "container":
         return PgClient(target, "container", image=image)
-    host = host_tool_major(project.runner, "pg_dump")
-    if choice == "host" or (host is not None and (server is None or host >= server)):
+    if choice == "host" or host_can_dump:
         if host is None:
             raise StackError("pg_dump is not installed on this host", hint="install postgresql-client")
         return PgClient(target, "host")
     project.runner.note(f"host pg_dump is {host or 'missing'}, server is {server}: using the {image} image")
     return PgClient(target, "container", image=image)
-
-
-def _host_can_dump(runner: Runner, server: int | None) -> bool:
-    host = host_tool_major(runner, "pg_dump")
-    return host is not None and (server is None or host >= server)
 
 
 def _refuse_remote_container(project: Project, image: str) -> None:

@@ -21,13 +21,11 @@ import socket
 import subprocess
 import threading
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import TYPE_CHECKING
 
 from ..errors import StackError
 from ..leftovers import private_directory
 from ..runner import format_argv
-from .context import WILDCARD_BINDS
-from .docker import dial_stdio_argv
 
 if TYPE_CHECKING:
     from ..compose.client import Compose
@@ -195,99 +193,3 @@ def _upstream(connection: socket.socket, child: Child) -> None:
 
 
 #: The master connection's remote command (a constant: nothing from input is in it).
-_ENDPOINT_THEN_HOLD = (
-    "docker context inspect --format '{{.Endpoints.docker.Host}}' 2>/dev/null; echo; exec cat >/dev/null"
-)
-
-
-def _first_line(stream: IO[bytes], timeout: float) -> str | None:
-    """The first line a child writes, or None if it ends or says nothing within ``timeout``."""
-    import selectors
-
-    with selectors.DefaultSelector() as selector:
-        selector.register(stream, selectors.EVENT_READ)
-        if not selector.select(timeout):
-            return None
-    line = stream.readline()
-    return line.decode(errors="replace").strip() if line else None
-
-
-class SshTunnel:
-    """One ssh connection to an ssh engine for the whole task: every docker and compose call of
-    the task goes through it (a local socket whose connections each run ``docker system
-    dial-stdio`` in a session multiplexed over it), where docker alone opens one ssh connection,
-    handshake and all, per call. The master ends with the task; if this process dies, its stdin
-    closes, the remote ``cat`` ends and so does the master."""
-
-    def __init__(self, runner: Runner, endpoint: str) -> None:
-        from urllib.parse import urlsplit
-
-        parts = urlsplit(endpoint)
-        self.runner = runner
-        self.host = parts.hostname or ""
-        self.options = [
-            *(["-l", parts.username] if parts.username else []),
-            *(["-p", str(parts.port)] if parts.port else []),
-        ]
-        self.directory = private_directory("stacktasks-ssh-")
-        self.control = self.directory / "control"
-        self.master: Child | None = None
-        self.relay: Relay | None = None
-        self.forwards: list[Path] = []
-
-    def ssh_argv(self, *options: str) -> list[str]:
-        return ["ssh", "-o", f"ControlPath={self.control}", *self.options, *options]
-
-    def open(self) -> str:
-        """Connect; the ``DOCKER_HOST`` that reaches the engine through this connection."""
-        # The connection's own session first says where the engine listens over there, as docker
-        # there sees it (its DOCKER_HOST included), then holds the connection open until our end
-        # of its stdin closes (the task ended, or was killed).
-        master = self.ssh_argv(
-            "-o", "ControlMaster=yes", "-o", "ControlPersist=no", "-o", "ConnectTimeout=30",
-            "-o", "ServerAliveInterval=15", "-o", "ServerAliveCountMax=3", "-T", "--", self.host, _ENDPOINT_THEN_HOLD,
-        )  # fmt: skip
-        self.master = self.runner.start(
-            master, stdin=subprocess.PIPE, stdout=subprocess.PIPE, what="ssh to the engine", quiet=True, changes=False
-        )
-        atexit.register(self.close)
-        remote = _first_line(self.master.stdout, timeout=40)
-        if remote is None:
-            reason = self.master.tail.reason() if self.master.tail and self.master.process.poll() is not None else ""
-            self.close()
-            raise StackError(f"could not open an ssh connection to the engine at {self.host}: {reason or 'no answer'}")
-        # A socket there is forwarded to one here: each docker call is then only a channel of the
-        # connection. Else each runs `docker system dial-stdio` there, as docker itself does.
-        local = self.directory / "docker.sock"
-        if remote.startswith("unix://"):
-            forward = self.ssh_argv("-O", "forward", "-L", f"{local}:{remote.removeprefix('unix://')}", "--", self.host)
-            if self.runner.capture(forward, check=False).returncode == 0:
-                return f"unix://{local}"
-        session = self.ssh_argv("-o", "ControlMaster=no", "-T", "--", self.host, *dial_stdio_argv())
-        self.relay = Relay(self.runner, session, local.name, "ssh engine")
-        self.relay.open(self.directory)
-        return f"unix://{self.relay.path}"
-
-    def forward(self, socket_name: str, published: tuple[str, int]) -> Path | None:
-        """A socket here forwarded over the connection to a port the engine's machine publishes
-        (its loopback for a wildcard bind); its directory, or None where sshd refuses."""
-        host, port = published
-        target = "127.0.0.1" if host in WILDCARD_BINDS else host
-        directory = private_directory("stacktasks-forward-")
-        forward = self.ssh_argv("-O", "forward", "-L", f"{directory / socket_name}:{target}:{port}", "--", self.host)
-        if self.runner.capture(forward, check=False).returncode != 0:
-            shutil.rmtree(directory, ignore_errors=True)
-            return None
-        self.forwards.append(directory)
-        return directory
-
-    def close(self) -> None:
-        for directory in self.forwards:
-            shutil.rmtree(directory, ignore_errors=True)
-        if self.relay is not None:
-            self.relay.close()  # also removes the directory
-            self.relay = None
-        if self.master is not None:
-            self.master.stop()
-            self.master = None
-        shutil.rmtree(self.directory, ignore_errors=True)

@@ -9,7 +9,7 @@ import pytest
 from stacktasks.compose.client import Compose
 from stacktasks.compose.version import ComposeVersion
 from stacktasks.engine.context import Engine, child_environment
-from stacktasks.engine.relay import SshTunnel
+from stacktasks.engine.ssh import SshTunnel
 from stacktasks.errors import StackError
 from stacktasks.runner import Runner
 from stacktasks.settings import Settings, resolve
