@@ -82,7 +82,11 @@ def main() -> None:
                 mine.append(timed(ours, our_args))
                 theirs.append(timed(hand, hand_args))
             a, b = statistics.median(mine), statistics.median(theirs)
-            print(f"inv {case:<20} stacktasks {a * 1000:6.0f} ms  hand-written {b * 1000:6.0f} ms  ratio {a / b:5.2f}")
+            pairs = sorted(x / y for x, y in zip(mine, theirs, strict=True))
+            print(
+                f"inv {case:<20} stacktasks {a * 1000:6.0f} ms  hand-written {b * 1000:6.0f} ms  ratio {a / b:5.2f}"
+                f"  (pair by pair {pairs[0]:.2f} to {pairs[-1]:.2f})"
+            )
     finally:
         subprocess.run(["docker", "compose", "-p", NAME, "down", "-v"], cwd=hand, capture_output=True)
         shutil.rmtree(root, ignore_errors=True)

@@ -3,7 +3,9 @@ local engine, side by side in one run.
 
 A one-service stack (the demo's PostgreSQL image, its port published on the engine machine's
 127.0.0.1, as the demo does) runs on three engines: the local one; the second engine of
-scripts/remote-engine over tcp; the same engine over ssh. The database is made once (pgbench -i
+scripts/remote-engine over tcp; the same engine over ssh, once with the task's own connection and
+once where the user's ssh config keeps one open (ControlMaster auto, ControlPersist: a Match block
+put first in /root/.ssh/config for the run, removed after). The database is made once (pgbench -i
 in the local service) and carried to the remote one by the first restore. Runs interleave;
 medians and the ratios remote/local are printed. Target: each ratio <= 1.10.
 
@@ -31,7 +33,14 @@ ENGINES = {
     "local": "unix:///var/run/docker.sock",
     "remote tcp": "tcp://10.203.0.2:2375",
     "remote ssh": "ssh://root@10.203.0.2",
+    "remote ssh, kept": "ssh://root@10.203.0.2",
 }
+KEPT = "STACKTASKS_BENCH_KEPT_SSH"
+KEPT_BLOCK = (
+    f'Match host 10.203.0.2 exec "test x${KEPT} = x1"\n'
+    "  ControlMaster auto\n  ControlPath /tmp/stacktasks-bench-cm-%C\n  ControlPersist 300\n"
+)
+SSH_CONFIG = Path("/root/.ssh/config")
 COMPOSE = """\
 services:
   db:
@@ -54,15 +63,18 @@ volumes:
 """
 
 
-def environment(docker_host: str) -> dict[str, str]:
+def environment(docker_host: str, kept: bool = False) -> dict[str, str]:
     env = {**os.environ, "DOCKER_HOST": docker_host, "INVOKE_STACKTASKS_PROJECT_NAME": NAME}
     env.pop("DOCKER_CONTEXT", None)
+    if kept:
+        env[KEPT] = "1"
     return env
 
 
-def inv(project: Path, docker_host: str, *args: str) -> float:
+def inv(project: Path, docker_host: str, *args: str, kept: bool = False) -> float:
     start = time.perf_counter()
-    result = subprocess.run([INV, *args], cwd=project, env=environment(docker_host), capture_output=True, text=True)
+    env = environment(docker_host, kept)
+    result = subprocess.run([INV, *args], cwd=project, env=env, capture_output=True, text=True)
     elapsed = time.perf_counter() - start
     if result.returncode != 0:
         raise SystemExit(f"inv {' '.join(args)} on {docker_host} failed:\n{result.stdout}{result.stderr}")
@@ -89,6 +101,8 @@ def main() -> None:
     (project / "compose.yaml").write_text(COMPOSE)
     (project / "tasks.py").write_text("from stacktasks import collection\nns = collection()\n")
     shutil.copy(REPO / "examples/demo/standins.env", project / ".env")
+    ssh_config = SSH_CONFIG.read_text() if SSH_CONFIG.exists() else ""
+    SSH_CONFIG.write_text(KEPT_BLOCK + ssh_config)
     try:
         for docker_host in ENGINES.values():
             if docker_host.startswith("ssh"):
@@ -104,8 +118,9 @@ def main() -> None:
         times: dict[tuple[str, str], list[float]] = {}
         for round_number in range(options.rounds):
             for label, docker_host in ENGINES.items():
-                backup = inv(project, docker_host, "db.backup")
-                restore = inv(project, docker_host, "db.restore", "--file", str(dump), "--yes")
+                kept = label.endswith("kept")
+                backup = inv(project, docker_host, "db.backup", kept=kept)
+                restore = inv(project, docker_host, "db.restore", "--file", str(dump), "--yes", kept=kept)
                 times.setdefault((label, "backup"), []).append(backup)
                 times.setdefault((label, "restore"), []).append(restore)
                 print(f"round {round_number + 1} {label}: backup {backup:.1f}s, restore {restore:.1f}s", flush=True)
@@ -113,10 +128,14 @@ def main() -> None:
         for step in ("backup", "restore"):
             local = statistics.median(times["local", step])
             print(f"  {step} local {local:.1f}s")
-            for label in ("remote tcp", "remote ssh"):
+            for label in ("remote tcp", "remote ssh", "remote ssh, kept"):
                 remote = statistics.median(times[label, step])
                 print(f"  {step} {label} {remote:.1f}s  ratio {remote / local:.2f}")
     finally:
+        SSH_CONFIG.write_text(SSH_CONFIG.read_text().replace(KEPT_BLOCK, "", 1))
+        subprocess.run(
+            ["ssh", "-O", "exit", "-l", "root", "10.203.0.2"], env=environment("", True), capture_output=True
+        )
         for docker_host in (ENGINES["local"], ENGINES["remote tcp"]):
             subprocess.run(["docker", "compose", "-p", NAME, "down", "-v"], cwd=project, env=environment(docker_host),
                            capture_output=True)  # fmt: skip

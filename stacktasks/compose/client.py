@@ -139,7 +139,10 @@ class Compose:
 
         if result.returncode != 0:
             self.raise_yaml_problem()
-            failure = self.runner.failure(result.args, result.returncode, result.stderr)
+            argv = list(result.args)
+            if argv and argv[0] == compose_plugin_binary(self.version.command, self.runner.env):
+                argv = [*self.version.command, *argv[1:]]  # what the user would type (see _config_argv)
+            failure = self.runner.failure(argv, result.returncode, result.stderr)
             failure.hint = rejected_file_hint(self.settings, result.stderr, self.version.text)
             raise failure
         unset = unset_variables(result.stderr)

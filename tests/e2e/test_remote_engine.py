@@ -41,6 +41,10 @@ class RemoteDemo:
     def over_ssh(self) -> bool:
         return SSH_HOST in self.env.values() or SSH_CONTEXT in self.env.values()
 
+    @property
+    def over_kept_connection(self) -> bool:
+        return KEPT in self.env
+
     def inv(self, *args: str, timeout: int = 600) -> subprocess.CompletedProcess[str]:
         return run_inv(self.project, *args, env=self.env, timeout=timeout)
 
@@ -69,13 +73,16 @@ class RemoteDemo:
         return self.in_service("db", "psql", "-U", "demo", "-d", "demo", "-Atc", statement)
 
 
+KEPT = "STACKTASKS_TEST_KEPT_SSH"  # set: the user's ssh config keeps a connection to the engine open
 #: How each run points stacktasks at the engine (the environment it gets), and its own ports.
 TRANSPORTS = {
     "tcp-DOCKER_HOST": ({"DOCKER_HOST": TCP_HOST}, "29901"),
     "ssh-DOCKER_HOST": ({"DOCKER_HOST": SSH_HOST}, "29902"),
     "tcp-DOCKER_CONTEXT": ({"DOCKER_CONTEXT": TCP_CONTEXT, "DOCKER_HOST": ""}, "29903"),
     "ssh-docker_context-setting": ({"INVOKE_STACKTASKS_DOCKER_CONTEXT": SSH_CONTEXT, "DOCKER_HOST": ""}, "29904"),
+    "ssh-kept-connection": ({"DOCKER_HOST": SSH_HOST, KEPT: "1"}, "29905"),
 }
+SSH_CONFIG = Path("/root/.ssh/config")  # ssh reads the passwd entry's home, never $HOME
 
 
 @pytest.fixture(scope="module")
@@ -93,11 +100,37 @@ def contexts() -> Iterator[None]:
         subprocess.run(["docker", "context", "rm", "-f", name], capture_output=True)
 
 
+@pytest.fixture(scope="module")
+def kept_connection() -> Iterator[Path]:
+    """The user's ssh config keeps a connection to the engine open (ControlMaster auto and a
+    ControlPersist), for the runs that set KEPT: a Match block put first in the config, as a
+    user's own Host block would be; removed, with the connection, afterwards."""
+    import shutil
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="stk-ssh-", dir="/tmp"))  # a socket path is at most 108 bytes
+    block = (
+        f'Match host {ADDRESS} exec "test x${KEPT} = x1"\n'
+        f"  ControlMaster auto\n  ControlPath {folder}/cm-%C\n  ControlPersist 120\n"
+    )
+    before = SSH_CONFIG.read_text() if SSH_CONFIG.exists() else ""
+    SSH_CONFIG.write_text(block + before)
+    try:
+        yield folder
+    finally:
+        env = {**os.environ, KEPT: "1"}
+        subprocess.run(["ssh", "-O", "exit", "-l", "root", ADDRESS], env=env, capture_output=True, timeout=30)
+        SSH_CONFIG.write_text(SSH_CONFIG.read_text().replace(block, "", 1))
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 @pytest.fixture(scope="module", params=list(TRANSPORTS))
 def remote(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, contexts: None
 ) -> Iterator[RemoteDemo]:
     transport_env, port = TRANSPORTS[request.param]
+    if KEPT in transport_env:
+        request.getfixturevalue("kept_connection")
     name = f"stacktasks-e2e-remote-{port}"
     folder = tmp_path_factory.mktemp("e2e-remote")
     ports = {"APP_PORT": port, "DB_PORT": str(int(port) + 100), "REDIS_PORT": str(int(port) + 200)}
@@ -124,7 +157,27 @@ def test_up_starts_the_stack_on_the_remote_engine_and_not_on_this_one(remote: Re
 def test_an_ssh_engine_is_reached_over_one_connection_per_task(remote: RemoteDemo) -> None:
     result = remote.inv("ps")
     assert result.returncode == 0, result.stderr
-    assert ("one ssh connection for this task" in result.stderr) == remote.over_ssh
+    own = remote.over_ssh and not remote.over_kept_connection
+    assert ("one ssh connection for this task" in result.stderr) == own
+    assert ("the connection your ssh config keeps open" in result.stderr) == remote.over_kept_connection
+
+
+def master_pid(env: dict[str, str]) -> str:
+    check = subprocess.run(
+        ["ssh", "-O", "check", "-l", "root", ADDRESS], env={**os.environ, **env}, capture_output=True, text=True
+    )
+    return check.stderr.strip() if check.returncode == 0 else ""
+
+
+@pytest.mark.parametrize("remote", ["ssh-kept-connection"], indirect=True)
+def test_the_connection_the_users_ssh_config_keeps_is_reused_and_outlives_the_task(remote: RemoteDemo) -> None:
+    remote.inv("ps")
+    master = master_pid(remote.env)
+    assert master.startswith("Master running"), master
+    doctor = remote.inv("doctor")
+    assert "ssh connection" in doctor.stdout and "your ssh config keeps one open" in doctor.stdout
+    assert remote.inv("exec", "app", "--", "true").returncode == 0
+    assert master_pid(remote.env) == master  # the same connection, still there: no handshake per task
 
 
 def test_exec_runs_in_the_remote_container(remote: RemoteDemo) -> None:
@@ -193,6 +246,8 @@ def test_dry_run_and_doctor_say_which_engine_and_which_route(remote: RemoteDemo)
     doctor = remote.inv("doctor")
     assert doctor.returncode == 0, doctor.stdout + doctor.stderr
     assert f"{ADDRESS}" in doctor.stdout and "remote (" in doctor.stdout
+    if remote.over_ssh and not remote.over_kept_connection:
+        assert "each task opens its own (one handshake a task); to keep one open" in doctor.stdout
     assert "route to redis" in doctor.stdout and "bind mounts" in doctor.stdout
     assert "GB free in /var/lib/stacktasks-remote/docker on the engine's machine" in doctor.stdout
 
