@@ -44,6 +44,8 @@ SETTING_KEYS = (
     "db.wait_timeout",
     "db.maintenance_db",
     "db.target",
+    "db.sanitize",
+    "db.sanitize_file",
     "redis.service",
     "redis.url_env",
     "redis.ratelimit_patterns",

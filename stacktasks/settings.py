@@ -88,6 +88,10 @@ class DbSettings:
     wait_timeout: int = 60
     maintenance_db: str = "postgres"
     target: TargetChoice = "auto"
+    #: Sanitising rules (db/sanitize.py): SQL statements, each run in the restored copy before it
+    #: replaces the database, and a project .sql file run after them; all in one transaction.
+    sanitize: list[str] = field(default_factory=list)
+    sanitize_file: str | None = None
 
 
 @dataclass(frozen=True)

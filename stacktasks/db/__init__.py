@@ -21,5 +21,6 @@ Their parts:
   ``inputs.py``: stdin and compressed inputs;
 - ``manifest.py``: the typed, versioned manifest; ``dumpfiles.py``: files on disk (atomic writes,
   names, progress); ``backupfiles.py``: the backup folder (listing, retention); ``ours.py``: the
-  project key that proves what stacktasks made; ``exclusions.py``: --exclude-table[-data].
+  project key that proves what stacktasks made; ``exclusions.py``: --exclude-table[-data];
+  ``sanitize.py``: the project's sanitising rules, run in a restored copy before the swap.
 """

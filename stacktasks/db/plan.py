@@ -10,6 +10,7 @@ from ..errors import StackError
 from .admin import connect, verify_counts
 from .dumpread import DumpFormat, DumpOrigin, ReadDump
 from .manifest import Manifest
+from .sanitize import Rule, RuleResult
 from .target import DbTarget
 
 
@@ -20,6 +21,8 @@ class RestorePlan:
     database: str = ""  # the database restored (names the dump's copies in the service)
     #: Extensions made ready before the load, whose own entries the dump skips (extensions.py).
     ready_extensions: frozenset[str] = frozenset()
+    #: Sanitising rules run in the scratch database after its check, before the swap (sanitize.py).
+    rules: tuple[Rule, ...] = ()
 
     @property
     def path(self) -> Path:
@@ -46,6 +49,7 @@ class Applied:
     safety_dump: Path | None
     verified_tables: int
     ended_sessions: int
+    sanitized: tuple[RuleResult, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,7 @@ class RestoreResult:
     ended_sessions: int
     origin: DumpOrigin
     source: Path
+    sanitized: tuple[RuleResult, ...] = ()
 
     @classmethod
     def of(cls, applied: Applied, database: str, seconds: float, plan: RestorePlan) -> RestoreResult:
@@ -70,6 +75,7 @@ class RestoreResult:
             applied.ended_sessions,
             plan.origin,
             plan.path,
+            applied.sanitized,
         )
 
 

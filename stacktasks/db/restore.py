@@ -37,6 +37,7 @@ from .loadrole import (
 )
 from .plan import Applied, RestorePlan, RestoreResult, verify_restored
 from .replace import replace_from_aside
+from .sanitize import RuleResult, apply_rules
 from .session import guarded_admin
 from .target import DbTarget, resolve_target
 from .tools import PgClient, choose_client, remove_leftovers
@@ -85,13 +86,19 @@ def default_jobs(project: Project) -> int:
     return project.settings.db.jobs or max(1, min(4, os.cpu_count() or 1))
 
 
-def restore_database(project: Project, path: Path | None, *, jobs: int | None = None) -> RestoreResult | None:
-    """Replace the database with the dump at ``path`` (None: its latest backup). None under dry-run."""
+def restore_database(
+    project: Project, path: Path | None, *, jobs: int | None = None, sanitize: bool = False
+) -> RestoreResult | None:
+    """Replace the database with the dump at ``path`` (None: its latest backup), after the
+    project's sanitising rules ran in the copy where ``sanitize``. None under dry-run."""
+    from .sanitize import sanitizing_rules
+
+    rules = sanitizing_rules(project) if sanitize else ()
     target = resolve_target(project)
     target.refuse_transaction_pooler("restore")
     path = path or latest_backup(project, target.dbname)
     dump = read_dump(path)
-    plan = RestorePlan(dump, jobs or default_jobs(project), target.dbname)
+    plan = RestorePlan(dump, jobs or default_jobs(project), target.dbname, rules=rules)
     if project.dry:
         show_dry_plan(project, target, choose_client(project, target, None), plan)
         return None
@@ -101,6 +108,12 @@ def restore_database(project: Project, path: Path | None, *, jobs: int | None = 
         remove_leftovers(project, client)
         warn_newer_dump(project, plan, server_major(admin))
         by_swap = can_create_databases(admin)
+        if rules and not by_swap:
+            raise StackError(
+                f"--sanitize needs a role that may create databases: the rules run in a copy before it "
+                f"replaces {target.dbname}, and {target.user} may not create one; nothing was changed",
+                hint="restore as a user with CREATEDB, or restore, then run the rules yourself",
+            )
         project.confirm(confirmation(target, plan, by_swap))
         if by_swap:
             applied = restore_by_swap(project, admin, client, target, plan)
@@ -118,6 +131,8 @@ def confirmation(target: DbTarget, plan: RestorePlan, by_swap: bool) -> str:
         what += f"; note: this is a dump of another database, {plan.origin.database}"
     if not by_swap:
         what += " (in place: this role may not create databases; a safety dump is taken first)"
+    if plan.rules:
+        what += f"; then sanitised by {len(plan.rules)} rule(s) before it replaces the database"
     return what
 
 
@@ -130,6 +145,9 @@ def show_dry_plan(project: Project, target: DbTarget, client: PgClient, plan: Re
     load_dump(project, dry_loader(project, target, client, scratch), plan, scratch)
     if plan.manifest:
         runner.note(f"check the row counts of {len(plan.manifest.tables)} tables against the manifest")
+    if plan.rules:
+        labels = ", ".join(rule.label for rule in plan.rules)
+        runner.note(f"run the sanitising rules in {scratch}, in one transaction: {labels}")
     runner.note(
         f"end the sessions on {target.dbname}; rename it to "
         f"{aside_name(target.dbname, '__undo')} and {scratch} to {target.dbname}"
@@ -173,11 +191,17 @@ def restore_by_swap(
     database = target.dbname
     exists = database_exists(admin, database)
 
+    sanitized: list[RuleResult] = []
+
     def fill(scratch: str) -> int:
-        return load_scratch(project, admin, client, target, plan, model=database if exists else None)
+        verified = load_scratch(project, admin, client, target, plan, model=database if exists else None)
+        if plan.rules:  # after the check: the counts are the dump's, before any rule changed a row
+            project.runner.note(f"run {len(plan.rules)} sanitising rule(s) in {scratch}, in one transaction")
+            sanitized.extend(apply_rules(target, scratch, plan.rules))
+        return verified
 
     replaced = replace_from_aside(project, admin, database, fill, "the restored database")
-    return Applied(replaced.kept_as, None, replaced.verified_tables, replaced.ended_sessions)
+    return Applied(replaced.kept_as, None, replaced.verified_tables, replaced.ended_sessions, tuple(sanitized))
 
 
 def load_scratch(

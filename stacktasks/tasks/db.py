@@ -142,12 +142,17 @@ def backups(
         "latest": "restore the newest backup in backups/",
         "yes": "confirm without asking (for scripts)",
         "jobs": "parallel pg_restore jobs (default: db.jobs, else up to 4 by CPU count)",
+        "sanitize": "run the project's sanitising rules (db.sanitize, db.sanitize_file) in the restored copy"
+        " before it replaces the database",
     }
 )
-def restore(project: Project, file: str = "", latest: bool = False, yes: bool = False, jobs: int = 0) -> None:
+def restore(
+    project: Project, file: str = "", latest: bool = False, yes: bool = False, jobs: int = 0, sanitize: bool = False
+) -> None:
     """Replace the database with a dump, atomically: restored aside, checked, then swapped in.
 
-    The replaced database is kept until the next restore (inv db.undo).
+    The replaced database is kept until the next restore (inv db.undo). With --sanitize the
+    project's rules run in the restored copy (one transaction) before it replaces the database.
     """
     from ..db.inputs import STDIN, readable_dump
     from ..db.restore import dump_to_restore, restore_database
@@ -157,10 +162,10 @@ def restore(project: Project, file: str = "", latest: bool = False, yes: bool = 
         project.runner.note("read the dump from stdin into a private file in backups/, then restore it as below")
         return
     if path is None:  # --latest: a backup stacktasks wrote, chosen once the database is known
-        result = restore_database(project, None, jobs=jobs or None)
+        result = restore_database(project, None, jobs=jobs or None, sanitize=sanitize)
     else:
         with readable_dump(project, path) as readable:
-            result = restore_database(project, readable, jobs=jobs or None)
+            result = restore_database(project, readable, jobs=jobs or None, sanitize=sanitize)
     if result is None:
         return
     chosen = path if path is not None else result.source
@@ -171,6 +176,8 @@ def restore(project: Project, file: str = "", latest: bool = False, yes: bool = 
         lines.append(f"note: this is a dump of another database, {result.origin.database} ({result.origin.describe()})")
     if result.verified_tables:
         lines.append(f"row counts of {result.verified_tables} tables match the manifest")
+    if result.sanitized:
+        lines.append("sanitised: " + ", ".join(rule.describe() for rule in result.sanitized))
     if result.ended_sessions:
         lines.append(f"ended {result.ended_sessions} other sessions")
     if result.kept_as:
