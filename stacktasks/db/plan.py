@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -83,18 +84,23 @@ def verify_restored(target: DbTarget, dbname: str, plan: RestorePlan) -> int:
     """Row counts of the restored database against the manifest's; an error on any difference."""
     if plan.manifest is None:
         return 0
-    expected = plan.manifest.tables
+    return check_counts(target, dbname, plan.manifest.tables, "manifest")
+
+
+def check_counts(target: DbTarget, dbname: str, expected: Mapping[str, int], against: str) -> int:
+    """Row counts of a freshly loaded database against ``expected`` (what ``against`` says);
+    how many tables were checked, or an error on any difference."""
     conn = connect(target, dbname)
     try:
         actual = verify_counts(conn, expected)
     finally:
         conn.close()
     differences = [
-        f"{table}: {'missing' if actual[table] is None else f'{actual[table]} rows'}, manifest {count}"
+        f"{table}: {'missing' if actual[table] is None else f'{actual[table]} rows'}, {against} {count}"
         for table, count in sorted(expected.items())
         if actual[table] != count
     ]
     if differences:
         more = f"; and {len(differences) - 5} more" if len(differences) > 5 else ""
-        raise StackError(f"the restored database differs from the manifest: {'; '.join(differences[:5])}{more}")
+        raise StackError(f"the restored database differs from the {against}: {'; '.join(differences[:5])}{more}")
     return len(expected)

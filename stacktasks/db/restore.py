@@ -216,22 +216,36 @@ def load_scratch(
     """A fresh ``<db>__restoring`` like ``model`` (encoding, owner), the dump applied by the load
     role (loadrole.py) and verified."""
     scratch = aside_name(target.dbname, "__restoring")
+    role, owner = make_scratch(project, admin, target, scratch, model=model, connections=plan.jobs + 2)
+    load_dump(project, client.as_role(role) if role else client, plan, scratch, admin_target=target)
+    if role:
+        hand_over(target, scratch, role, owner)
+    return verify_restored(target, scratch, plan)
+
+
+def make_scratch(
+    project: Project,
+    admin: psycopg.Connection[Any],
+    target: DbTarget,
+    scratch: str,
+    *,
+    model: str | None,
+    connections: int,
+) -> tuple[LoadRole | None, str | None]:
+    """``scratch`` like ``model`` (encoding), and the load role that owns only it where the user
+    is a superuser (else the user's own rights, said); the role, and the owner it goes to after."""
     project.runner.note(f"create database {scratch}")
     create_database_like(admin, scratch, model)
     owner = database_owner(admin, model) if model else None
-    role = None
     if is_superuser(admin):
-        role = create_load_role(admin, target.dbname, scratch, connections=plan.jobs + 2)
+        role = create_load_role(admin, target.dbname, scratch, connections=connections)
         project.env.masker.add(role.password)
         project.runner.note(
             f"the dump is applied as {role.name}, a role that owns {scratch} and nothing else "
             "(no superuser, no CREATEDB or CREATEROLE, no server roles)"
         )
-    else:
-        if owner:
-            admin.execute(statement("alter database {} owner to {}", scratch, owner))
-        say_rights_used(project, admin, target)
-    load_dump(project, client.as_role(role) if role else client, plan, scratch, admin_target=target)
-    if role:
-        hand_over(target, scratch, role, owner)
-    return verify_restored(target, scratch, plan)
+        return role, owner
+    if owner:
+        admin.execute(statement("alter database {} owner to {}", scratch, owner))
+    say_rights_used(project, admin, target)
+    return None, owner

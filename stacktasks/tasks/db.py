@@ -187,6 +187,44 @@ def restore(
     print("\n".join(lines))
 
 
+@stack_task(
+    help={
+        "from": "the stage to pull from (its own env files, compose files and docker context locate its database)",
+        "yes": "confirm without asking (for scripts); a protected stage here still asks for its name",
+        "no_sanitize": "bring the stage's rows as they are (by default the project's sanitising rules run)",
+        "exclude_table_data": "leave out this table's rows on the stage's side (pg_dump pattern; repeatable)",
+    },
+    iterable=["exclude_table_data"],
+)
+def pull(
+    project: Project,
+    from_: str = "",
+    yes: bool = False,
+    no_sanitize: bool = False,
+    exclude_table_data: list[str] | None = None,
+) -> None:
+    """Replace the database with a stage's, streamed and sanitised: no file of its rows here.
+
+    The stage's pg_dump (in a snapshot, read-only) streams into a copy here, whose row counts are
+    checked against the stage's; the sanitising rules (db.sanitize, db.sanitize_file) run in it;
+    then it is swapped in as db.restore does (inv db.undo puts the old one back).
+    """
+    from ..db.exclusions import Exclusions
+    from ..db.pull import pull_database
+
+    exclude = Exclusions.of((), exclude_table_data or [])
+    result = pull_database(project, from_, sanitize=not no_sanitize, exclude=exclude or None)
+    if result is None:
+        return
+    lines = [f"pulled {result.stage}'s {result.source} into {result.database} in {result.seconds:.1f}s"]
+    lines.append(f"row counts of {result.verified_tables} tables match {result.stage}'s")
+    if result.sanitized:
+        lines.append("sanitised: " + ", ".join(rule.describe() for rule in result.sanitized))
+    if result.kept_as:
+        lines.append(f"the previous database is kept as {result.kept_as}: inv db.undo puts it back")
+    print("\n".join(lines))
+
+
 @stack_task(help={"yes": "confirm without asking (for scripts)"})
 def undo(project: Project, yes: bool = False) -> None:
     """Put back the database the last restore replaced (or the latest safety dump)."""

@@ -35,8 +35,8 @@ def test_every_task_has_a_docstring_and_help_for_every_flag() -> None:
         assert task.__doc__, f"{name} has no docstring"
         # From the signature, not get_arguments(): Invoke pops help entries as it builds arguments.
         parameters = list(inspect.signature(task.body).parameters)[1:]
-        flags = {parameter.replace("_", "-") for parameter in parameters}
-        documented = {key.replace("_", "-") for key in task.help}
+        flags = {parameter.strip("_").replace("_", "-") for parameter in parameters}  # as Invoke names them
+        documented = {key.strip("_").replace("_", "-") for key in task.help}
         assert flags <= documented, f"{name}: flags without help: {flags - documented}"
 
 
