@@ -46,6 +46,7 @@ SETTING_KEYS = (
     "db.target",
     "db.sanitize",
     "db.sanitize_file",
+    "db.seed_dump",
     "redis.service",
     "redis.url_env",
     "redis.ratelimit_patterns",

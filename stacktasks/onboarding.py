@@ -133,6 +133,7 @@ def onboard_project(project: Project, *, build: bool, seed: bool) -> OnboardRepo
     project.refresh()  # after env.init: the new files are part of it
     _require_blocking_checks(project)
     _build_and_start(project, report, build=build)
+    _seed_from_dump(project, report)
     fresh = _migrate(project, report)
     _seed(project, report, run=fresh or seed)
     if project.dry:
@@ -168,6 +169,35 @@ def _build_and_start(project: Project, report: OnboardReport, *, build: bool) ->
         report.steps.append(measured("up", lambda: container_ids(project), start))
     except StackError as error:
         raise _stopped("build/up", error) from None
+
+
+def _seed_from_dump(project: Project, report: OnboardReport) -> None:
+    """``db.seed_dump`` restored (a path) or pulled (``stage:NAME``), sanitised where rules are
+    set, into a database that is new; a database with any table of its own is left as it is."""
+    source = project.settings.db.seed_dump
+    if not source:
+        return
+    from .db.target import resolve_target, wait_until_ready
+
+    try:
+        wait_until_ready(project, resolve_target(project), project.settings.db.wait_timeout)
+        if schema_fingerprint(project) not in (None, EMPTY_SCHEMA):
+            report.steps.append(StepReport("seed dump", False, f"skipped: the database was not new ({source})"))
+            return
+        rules = bool(project.settings.db.sanitize or project.settings.db.sanitize_file)
+        result: object | None
+        if source.startswith("stage:"):
+            from .db.pull import pull_database
+
+            result = pull_database(project, source.removeprefix("stage:"), sanitize=rules)
+        else:
+            from .db.restore import restore_database
+
+            result = restore_database(project, project.settings.directory / source, sanitize=rules)
+    except StackError as error:
+        raise _stopped(f"the seed dump ({source})", error) from None
+    if result is not None:
+        report.steps.append(StepReport("seed dump", True, f"restored {source}" + (", sanitised" if rules else "")))
 
 
 def _migrate(project: Project, report: OnboardReport) -> bool:

@@ -88,10 +88,9 @@ class DbSettings:
     wait_timeout: int = 60
     maintenance_db: str = "postgres"
     target: TargetChoice = "auto"
-    #: Sanitising rules (db/sanitize.py): SQL statements, each run in the restored copy before it
-    #: replaces the database, and a project .sql file run after them; all in one transaction.
-    sanitize: list[str] = field(default_factory=list)
-    sanitize_file: str | None = None
+    sanitize: list[str] = field(default_factory=list)  # SQL run in a restored copy (db/sanitize.py)
+    sanitize_file: str | None = None  # a project .sql file run after them, in the same transaction
+    seed_dump: str | None = None  # what `onboard` puts into a new database: a path, or stage:NAME
 
 
 @dataclass(frozen=True)

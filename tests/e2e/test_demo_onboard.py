@@ -88,3 +88,58 @@ def test_front_build_runs_the_build_only_service_and_checks_its_output(fresh_clo
     )
     services = {json.loads(line)["Service"] for line in state.stdout.splitlines() if line.strip()}
     assert "frontend" not in services  # run --rm: nothing left behind
+
+
+SEEDED = "stacktasks-e2e-onboard-seeded"
+SEEDED_PORTS = {"APP_PORT": "32100", "DB_PORT": "32532", "REDIS_PORT": "32479"}
+
+
+@pytest.fixture(scope="module")
+def seeded_clone(fresh_clone: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A second new teammate's clone whose `db.seed_dump` is a team dump (made from the first
+    clone's database, with 25 more notes), sanitised by the project's rule."""
+    url = f"postgresql://demo:demo-password@127.0.0.1:{PORTS['DB_PORT']}/demo"
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("insert into notes (body) select 'a customer''s note ' || i from generate_series(1, 25) i")
+    dump = stack(fresh_clone, "db.backup", "--name", "team")
+    assert dump.returncode == 0, dump.stderr
+    project = copy_demo(tmp_path_factory.mktemp("onboard-seeded") / "demo", with_env=False)
+    (project / "team.dump").write_bytes((fresh_clone / "backups" / "team.dump").read_bytes())
+    rules = '\n[tool.stacktasks.db]\nseed_dump = "team.dump"\nsanitize = ["UPDATE notes SET body = \'note \' || id"]\n'
+    (project / "pyproject.toml").write_text((project / "pyproject.toml").read_text() + rules)
+    try:
+        yield project
+    finally:
+        remove_stack(SEEDED, project)
+
+
+def seeded_stack(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**ENV, "INVOKE_STACKTASKS_PROJECT_NAME": SEEDED, **SEEDED_PORTS}
+    return subprocess.run(
+        [STACK, *args], cwd=project, env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=900
+    )
+
+
+def seeded_notes() -> list[str]:
+    url = f"postgresql://demo:demo-password@127.0.0.1:{SEEDED_PORTS['DB_PORT']}/demo"
+    with psycopg.connect(url) as conn:
+        return [str(row[0]) for row in conn.execute("select body from notes order by id")]
+
+
+def test_onboard_restores_the_team_dump_into_a_new_database_sanitised(seeded_clone: Path) -> None:
+    result = seeded_stack(seeded_clone, "onboard", "--yes")
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    assert "changed  seed dump: restored team.dump, sanitised" in lines
+    assert "same     seed: skipped: the database was not new (--seed runs it)" in lines  # the dump is the data
+    bodies = seeded_notes()
+    assert len(bodies) == 26 and all(body.startswith("note ") for body in bodies)
+
+
+def test_a_second_onboard_leaves_the_seeded_database_as_it_is(seeded_clone: Path) -> None:
+    before = seeded_notes()
+    result = seeded_stack(seeded_clone, "onboard", "--yes")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "same     seed dump: skipped: the database was not new (team.dump)" in result.stdout
+    assert "nothing changed: this stack was already onboarded" in result.stdout
+    assert seeded_notes() == before

@@ -159,3 +159,21 @@ def test_undo_puts_back_the_database_the_pull_replaced(stacks: Stacks) -> None:
     inv_ok(stacks.project, "db.pull", "--from", "staging", "--yes", env=LOCAL)
     inv_ok(stacks.project, "db.undo", "--yes", env=LOCAL)
     assert len(local_notes()) == 100 and local_notes() == before[:100]
+
+
+def test_onboard_with_a_stage_as_seed_dump_pulls_it_sanitised_into_the_new_database(
+    stacks: Stacks, tmp_path: Path
+) -> None:
+    # A new teammate's clone of the same project (so staging is the same stack there): the local
+    # stack of the tests above goes first, volumes and all, so that this one's database is new.
+    remove_stack(NAME, stacks.project)
+    project = copy_demo(tmp_path / "demo", PORTS)
+    seeded = (stacks.project / "pyproject.toml").read_text() + 'seed_dump = "stage:staging"\n'
+    (project / "pyproject.toml").write_text(seeded)
+    result = run_inv(project, "onboard", "--yes", env=LOCAL)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "changed  seed dump: restored stage:staging, sanitised" in result.stdout
+    bodies = [body for _, body in local_notes()]
+    assert len(bodies) == 2000 and stacks.marker not in bodies
+    second = run_inv(project, "onboard", "--yes", env=LOCAL)
+    assert "same     seed dump: skipped: the database was not new (stage:staging)" in second.stdout
