@@ -10,7 +10,7 @@ Where the database is and how it is reached:
 The flows: ``backup.py`` (db.backup), ``restore.py`` (db.restore by swap), ``restore_in_place.py``
 (for a role that may not create databases), ``undo.py`` (db.undo), ``snapshot.py`` (db.snapshot,
 db.rollback), ``backups.py`` (db.backups --json, --prune), ``pull.py`` (db.pull: a stage's
-database streamed home, sanitised).
+database streamed home, sanitised), ``sanitized_dump.py`` (db.backup --sanitize: a dump to share).
 
 Their parts:
 - ``swap.py``: the swap's states, and the recovery of each; ``replace.py``: a database made aside,

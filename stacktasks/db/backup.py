@@ -47,6 +47,14 @@ class BackupResult:
     pruned: list[Path]
 
 
+@dataclass(frozen=True)
+class Sanitized:
+    """A dump made from a sanitised copy: the database it stands for, and its rules' digest."""
+
+    database: str
+    rules: str
+
+
 @dataclass
 class ExportedSnapshot:
     """The transaction snapshot pg_dump reads (pg_export_snapshot), and what its connection read first."""
@@ -134,6 +142,7 @@ def dump_database(
     to_stdout: bool = False,
     exclude: Exclusions | None = None,
     in_use: tuple[Path, ...] = (),
+    sanitized: Sanitized | None = None,
 ) -> BackupResult | None:
     """Write one backup (and its manifest), or only the dump to stdout (``to_stdout``); ``reason``
     marks it automatic. The retention that follows never removes a dump ``in_use``. None under
@@ -164,7 +173,7 @@ def dump_database(
         written, counts = _stream_dump(project, conn, target, snapshot, (final, fd), fmt, progress, exclude)
     finally:
         conn.close()
-    manifest = _manifest(project, target, snapshot, final, fmt, written, counts, reason, exclude)
+    manifest = _manifest(project, target, snapshot, final, fmt, written, counts, reason, exclude, sanitized)
     directory = final.parent
     manifest = manifest.with_seal(seal(project_key(directory, create=True) or b"", *manifest.sealed_parts(final.name)))
     try:
@@ -335,12 +344,13 @@ def _manifest(
     counts: dict[str, int],
     reason: Reason | None,
     exclude: Exclusions | None,
+    sanitized: Sanitized | None = None,
 ) -> Manifest:
     settings = project.settings
     return Manifest(
         file=final.name,
         format=fmt,
-        database=target.dbname,
+        database=sanitized.database if sanitized else target.dbname,
         server_version=snapshot.server_version,
         server_major=snapshot.server_major,
         size=written.size,
@@ -354,4 +364,5 @@ def _manifest(
         reason=reason or Reason.MANUAL,
         tables=counts,
         excluded=exclude.record() if exclude else None,
+        sanitized=sanitized.rules if sanitized else None,
     )

@@ -46,6 +46,7 @@ class Manifest:
     reason: Reason = Reason.MANUAL
     tables: dict[str, int] = field(default_factory=dict)
     excluded: dict[str, list[str]] | None = None
+    sanitized: str | None = None  # the digest of the sanitising rules the dump was made with
     seal: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -54,8 +55,10 @@ class Manifest:
         return {key: value for key, value in data.items() if value is not None}
 
     def sealed_parts(self, name: str) -> tuple[object, ...]:
-        """What a backup's seal is over: the file itself (name, size, digest) and its database."""
-        return ("backup", name, self.size, self.sha256, self.database)
+        """What a backup's seal is over: the file itself (name, size, digest), its database, and
+        the rules it was sanitised with where it was (so no record can claim that afterwards)."""
+        sanitized = ("sanitized", self.sanitized) if self.sanitized else ()
+        return ("backup", name, self.size, self.sha256, self.database, *sanitized)
 
     def with_seal(self, seal: str) -> Manifest:
         return replace(self, seal=seal)
@@ -106,6 +109,7 @@ FIELDS: tuple[tuple[str, Any, str], ...] = (
     ("reason", str, "a word"),
     ("tables", dict, "a table of row counts"),
     ("excluded", dict, "the exclusion patterns"),
+    ("sanitized", str, "a digest of sanitising rules"),
     ("seal", str, "a seal"),
 )
 

@@ -129,6 +129,8 @@ def confirmation(target: DbTarget, plan: RestorePlan, by_swap: bool) -> str:
     what = f"replace {target.describe()} with {plan.path.name} ({plan.origin.describe()})"
     if plan.origin.database and plan.origin.database != target.dbname:
         what += f"; note: this is a dump of another database, {plan.origin.database}"
+    if plan.manifest and plan.manifest.sanitized:
+        what += f"; a sanitised dump (rules {plan.manifest.sanitized})"
     if not by_swap:
         what += " (in place: this role may not create databases; a safety dump is taken first)"
     if plan.rules:

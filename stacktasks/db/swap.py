@@ -43,7 +43,7 @@ ATTEMPTS = 20
 
 
 #: The names a restore, undo, rollback or snapshot of a database derives from its name.
-DERIVED = ("__undo", "__restoring", "__swap", "__snapping", "__sparing", "__undo_prev")
+DERIVED = ("__undo", "__restoring", "__swap", "__snapping", "__sparing", "__sanitizing", "__undo_prev")
 
 
 def derived_names(database: str) -> list[str]:

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 from . import shown_path, stack_task
 
 if TYPE_CHECKING:
+    from ..db.dumpread import BackupFormat
+    from ..db.exclusions import Exclusions
     from ..project import Project
 
 
@@ -50,6 +52,8 @@ def shell(project: Project, args: str = "") -> None:
         "output": "- writes the dump to stdout instead (for | gzip, | ssh …): no file, no manifest",
         "exclude_table_data": "leave out this table's rows, keep its definition (pg_dump pattern; repeatable)",
         "exclude_table": "leave out this table entirely (pg_dump pattern; repeatable)",
+        "sanitize": "a dump to share: made from a copy on the same server where the sanitising rules"
+        " (db.sanitize, db.sanitize_file) ran; the manifest says so",
     },
     iterable=["exclude_table_data", "exclude_table"],
 )
@@ -60,8 +64,12 @@ def backup(
     output: str = "",
     exclude_table_data: list[str] | None = None,
     exclude_table: list[str] | None = None,
+    sanitize: bool = False,
 ) -> None:
-    """Dump the database to backups/ (streamed, atomic, 0600) with a manifest of row counts."""
+    """Dump the database to backups/ (streamed, atomic, 0600) with a manifest of row counts.
+
+    With --sanitize the dump is made from a sanitised copy (dropped after), to share.
+    """
     from ..db.backup import backup_format, dump_database
     from ..db.dumpfiles import human_size
     from ..safety import has_terminal
@@ -75,6 +83,8 @@ def backup(
     from ..db.exclusions import Exclusions
 
     exclude = Exclusions.of(exclude_table or [], exclude_table_data or [])
+    if sanitize:
+        return _backup_sanitized(project, name, backup_format(format), exclude or None, to_stdout)
     result = dump_database(
         project,
         name=name or None,
@@ -88,6 +98,24 @@ def backup(
     where = "stdout" if result.path is None else shown_path(result.path)
     summary = f"backup: {where} ({human_size(result.size)}, {result.tables} tables, {result.seconds:.1f}s)"
     print(summary, file=sys.stderr if to_stdout else sys.stdout)
+
+
+def _backup_sanitized(
+    project: Project, name: str, fmt: BackupFormat, exclude: Exclusions | None, to_stdout: bool
+) -> None:
+    from ..db.dumpfiles import human_size
+    from ..db.sanitized_dump import backup_sanitized
+
+    if to_stdout:
+        from ..errors import USAGE, StackError
+
+        raise StackError("--sanitize writes a backup file with its manifest: it takes no --output -", code=USAGE)
+    made = backup_sanitized(project, name=name or None, fmt=fmt, exclude=exclude)
+    if made is not None:
+        done, rules = made
+        where = shown_path(done.path) if done.path else "-"
+        print(f"backup: {where} ({human_size(done.size)}, {done.tables} tables)")
+        print("sanitised: " + ", ".join(rule.describe() for rule in rules))
 
 
 @stack_task(

@@ -18,6 +18,9 @@ sanitize = [
 """
 
 
+BAD_RULES = RULES.replace('"UPDATE billing', '"UPDATE no_such_table SET x = 1",\n    "UPDATE billing')
+
+
 @pytest.fixture()
 def database(sample_database: tuple[str, Path]) -> tuple[str, Path]:
     name, project = sample_database
@@ -51,9 +54,7 @@ def test_the_replaced_database_is_kept_whole_for_undo(database: tuple[str, Path]
 
 def test_a_failing_rule_changes_nothing_and_names_the_rule(database: tuple[str, Path]) -> None:
     name, project = database
-    (project / "pyproject.toml").write_text(
-        RULES.replace('"UPDATE billing', '"UPDATE no_such_table SET x = 1",\n    "UPDATE billing')
-    )
+    (project / "pyproject.toml").write_text(BAD_RULES)
     dump = backup(project)
     before = pg.fingerprint(name)
     result = run_inv(project, "db.restore", "--sanitize", "--yes", "--file", str(dump))
@@ -104,3 +105,45 @@ def test_a_role_that_may_not_create_databases_is_refused_with_nothing_changed(tm
         assert result.returncode == 1
         assert "--sanitize needs a role that may create databases" in result.stderr
         assert pg.fingerprint(name) == before
+
+
+# -- db.backup --sanitize: a dump to share -------------------------------------------------------
+
+
+def test_a_sanitised_backup_holds_no_unsanitised_row_and_its_manifest_says_so(database: tuple[str, Path]) -> None:
+    import json
+    import subprocess
+
+    name, project = database
+    before = pg.fingerprint(name)
+    output = inv_ok(project, "db.backup", "--sanitize", "--name", "shared")
+    assert "sanitised: rule 1 (500 rows), rule 2 (1800 rows)" in output
+    dump = project / "backups" / "shared.dump"
+    manifest = json.loads((project / "backups" / "shared.dump.json").read_text())
+    assert manifest["database"] == name and len(manifest["sanitized"]) == 16
+    assert manifest["tables"] == {"billing.invoices": 2000, "public.customers": 500}
+    sql = subprocess.run(["pg_restore", "-f", "-", str(dump)], capture_output=True, check=True).stdout
+    assert "é✓".encode() not in sql and b"note 1" not in sql  # every name and note was rewritten
+    assert pg.fingerprint(name) == before  # the database itself is as it was
+    assert f"{name}__sanitizing" not in pg.databases()
+
+
+def test_a_sanitised_backup_restores_and_the_restore_says_what_it_is(database: tuple[str, Path]) -> None:
+    name, project = database
+    inv_ok(project, "db.backup", "--sanitize", "--name", "shared")
+    asked = run_inv(project, "db.restore", "--file", "backups/shared.dump")  # no terminal, no --yes
+    assert asked.returncode != 0
+    assert "a sanitised dump (rules " in asked.stderr
+    restored = inv_ok(project, "db.restore", "--yes", "--file", "backups/shared.dump")
+    assert "row counts of 2 tables match the manifest" in restored
+    assert pg.scalar(name, "select count(*) from customers where name like '%é✓'") == 0
+
+
+def test_a_failing_rule_writes_no_sanitised_backup(database: tuple[str, Path]) -> None:
+    name, project = database
+    (project / "pyproject.toml").write_text(BAD_RULES)
+    result = run_inv(project, "db.backup", "--sanitize", "--name", "shared")
+    assert result.returncode == 1
+    assert "sanitising rule 2 failed" in result.stderr
+    assert not (project / "backups" / "shared.dump").exists()
+    assert f"{name}__sanitizing" not in pg.databases()
