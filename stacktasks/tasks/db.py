@@ -218,7 +218,7 @@ def restore(
 @stack_task(
     help={
         "from": "the stage to pull from (its own env files, compose files and docker context locate its database)",
-        "yes": "confirm without asking (for scripts); a protected stage here still asks for its name",
+        "yes": "confirm without asking (for scripts)",
         "no_sanitize": "bring the stage's rows as they are (by default the project's sanitising rules run)",
         "exclude_table_data": "leave out this table's rows on the stage's side (pg_dump pattern; repeatable)",
     },

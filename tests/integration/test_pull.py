@@ -152,3 +152,43 @@ def test_pulling_from_this_stage_itself_is_refused(stages: Stages) -> None:
     result = run_inv(stages.project, "db.pull", "--from", "dev", "--yes")
     assert result.returncode == 2
     assert "--from dev is this stage itself" in result.stderr
+
+
+def test_rows_left_out_on_the_stages_side_are_expected_empty_here(stages: Stages) -> None:
+    output = inv_ok(stages.project, "db.pull", "--from", "staging", "--yes", "--exclude-table-data", "billing.invoices")
+    assert "row counts of 2 tables match staging's" in output
+    assert pg.scalar(stages.local, "select count(*) from billing.invoices") == 0
+    assert pg.scalar(stages.local, "select count(*) from customers") == 400
+
+
+def test_pulling_into_a_protected_stage_asks_for_the_projects_name(stages: Stages) -> None:
+    import re
+
+    from tests.helpers import INV
+    from tests.terminal import on_a_terminal
+
+    before = pg.fingerprint(stages.local)
+    prompt = re.compile(rb"Type the project name \(([^)]*)\) to go on: ")
+    env = {**os.environ, "INVOKE_STACKTASKS_STAGE": "production", "INVOKE_STACKTASKS_PROTECTED_STAGES": "production"}
+    code, seen = on_a_terminal(
+        [INV, "db.pull", "--from", "staging"],
+        stages.project,
+        env=env,
+        stdin_too=True,
+        respond=lambda shown: b"not-the-name\n" if prompt.search(shown) else None,
+        timeout=120,
+    )
+    assert code == 3, seen
+    assert "This is a protected stage." in seen and "not confirmed" in seen
+    assert pg.fingerprint(stages.local) == before
+
+
+def test_a_stage_that_cannot_be_reached_is_one_line_and_changes_nothing(stages: Stages) -> None:
+    before = pg.fingerprint(stages.local)
+    (stages.project / ".env.staging").write_text("DATABASE_URL=postgresql://nobody:s3cret-word@127.0.0.1:1/gone\n")
+    result = run_inv(stages.project, "db.pull", "--from", "staging", "--yes")
+    assert result.returncode == 1
+    lines = [line for line in result.stderr.splitlines() if line.startswith("stacktasks:")]
+    assert len(lines) == 1 and "cannot connect to database gone at 127.0.0.1:1" in lines[0], result.stderr
+    assert "s3cret" not in result.stderr
+    assert pg.fingerprint(stages.local) == before
