@@ -12,7 +12,6 @@ the same work.
 
 from __future__ import annotations
 
-import argparse
 import shutil
 import statistics
 import subprocess
@@ -22,7 +21,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from remote_engine import COMPOSE, ENGINES, INV, NAME, REPO, compose, environment
+from remote_engine import COMPOSE, ENGINES, INV, NAME, REPO, compose, environment, start_remote_engine
 
 CONTEXT = "stacktasks-bench-pull"
 
@@ -39,14 +38,7 @@ def timed(project: Path, *args: str, stage: str = "dev") -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--scale", type=int, default=70, help="pgbench scale (70 is about 1 GB)")
-    options = parser.parse_args()
-    images = (REPO / "examples/demo/standins.env").read_text().splitlines()
-    subprocess.run(
-        [str(REPO / "scripts/remote-engine"), "start", *(line.split("=", 1)[1] for line in images)], check=True
-    )
+    options = start_remote_engine()
     subprocess.run(["docker", "context", "rm", "-f", CONTEXT], capture_output=True)
     subprocess.run(["docker", "context", "create", CONTEXT, "--docker", f"host={ENGINES['remote tcp']}"], check=True,
                    capture_output=True)  # fmt: skip

@@ -88,7 +88,9 @@ def compose(project: Path, docker_host: str, *args: str) -> None:
     )  # fmt: skip
 
 
-def main() -> None:
+def start_remote_engine() -> argparse.Namespace:
+    """The options (--rounds, --scale), once scripts/remote-engine has started the second engine
+    with the demo's images."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--scale", type=int, default=70, help="pgbench scale (70 is about 1 GB)")
@@ -97,6 +99,11 @@ def main() -> None:
     subprocess.run(
         [str(REPO / "scripts/remote-engine"), "start", *(line.split("=", 1)[1] for line in images)], check=True
     )
+    return options
+
+
+def main() -> None:
+    options = start_remote_engine()
     project = Path(tempfile.mkdtemp(prefix="stacktasks-bench-remote-"))
     (project / "compose.yaml").write_text(COMPOSE)
     (project / "tasks.py").write_text("from stacktasks import collection\nns = collection()\n")

@@ -60,6 +60,17 @@ def pipe_into(
         child.wait()
 
 
+def widen_pipe(stream: IO[bytes]) -> None:
+    """A pipe of 1 MiB rather than Linux's 64 KiB: a stream of many hundred MB then moves in
+    sixteen times fewer reads, writes and wake-ups of the processes on either end."""
+    import contextlib
+    import fcntl
+
+    # Not Linux, or above /proc/sys/fs/pipe-max-size: the default pipe works as well.
+    with contextlib.suppress(OSError, AttributeError, ValueError):
+        fcntl.fcntl(stream.fileno(), fcntl.F_SETPIPE_SZ, dumpfiles.CHUNK)
+
+
 def feed(pipe: IO[bytes], source: IO[bytes], *, meter: dumpfiles.Progress | None = None) -> None:
     """Write a stream to a tool's stdin in constant memory, then close it."""
     try:

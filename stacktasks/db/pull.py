@@ -32,7 +32,7 @@ from .admin import (
 )
 from .backup import RowCounter, export_snapshot
 from .extensions import prepare_extensions
-from .feed import PSQL_ARGS, feed_checked
+from .feed import PSQL_ARGS, feed_checked, widen_pipe
 from .loadrole import hand_over
 from .plan import check_counts
 from .replace import replace_from_aside
@@ -124,10 +124,7 @@ def _pull(
 ) -> PullResult:
     conn = connect(source_target, autocommit=False)
     try:
-        exported = export_snapshot(conn)
-        rows = conn.execute("select extname from pg_extension where extname <> 'plpgsql' order by 1").fetchall()
-        client = choose_client(remote, source_target, exported.server_major)
-        source = Source(remote.settings.stage, remote, source_target, conn, exported.name, [r[0] for r in rows], client)
+        source = read_source(remote, source_target, conn)
         with guarded_admin(project, local) as admin:
             if not can_create_databases(admin):
                 raise StackError(
@@ -157,6 +154,15 @@ def _pull(
         tuple(sanitized),
         time.monotonic() - started,
     )
+
+
+def read_source(project: Project, target: DbTarget, conn: psycopg.Connection[Any]) -> Source:
+    """The source side, as ``conn`` (not in autocommit) sees it: a snapshot exported and kept open
+    for pg_dump and the counts, the extensions the load needs made ready, where its tools run."""
+    exported = export_snapshot(conn)
+    rows = conn.execute("select extname from pg_extension where extname <> 'plpgsql' order by 1").fetchall()
+    client = choose_client(project, target, exported.server_major)
+    return Source(project.settings.stage, project, target, conn, exported.name, [r[0] for r in rows], client)
 
 
 def load_from_stage(
@@ -195,6 +201,8 @@ def load_from_stage(
                 what="psql",
             )
             with psql:
+                widen_pipe(producer.stdout)
+                widen_pipe(psql.stdin)
                 feed_checked(
                     psql.stdin,
                     producer.stdout,

@@ -15,12 +15,11 @@ from typing import TYPE_CHECKING
 
 from ..errors import StackError, interrupts_deferred
 from .admin import admin_database, aside_name, can_create_databases, connect, database_exists, drop_database
-from .backup import BackupResult, Sanitized, dump_database, export_snapshot
-from .pull import Source, load_from_stage
+from .backup import BackupResult, Sanitized, dump_database
+from .pull import load_from_stage, read_source
 from .sanitize import Rule, RuleResult, apply_rules, rules_digest, sanitizing_rules
 from .session import guarded_admin
 from .target import resolve_target
-from .tools import choose_client
 
 if TYPE_CHECKING:
     from ..project import Project
@@ -79,10 +78,7 @@ def _sanitised_copy(
     """``copy`` made from the database, streamed, its counts checked, the rules run in it."""
     conn = connect(target, autocommit=False)
     try:
-        exported = export_snapshot(conn)
-        rows = conn.execute("select extname from pg_extension where extname <> 'plpgsql' order by 1").fetchall()
-        client = choose_client(project, target, exported.server_major)
-        source = Source(project.settings.stage, project, target, conn, exported.name, [r[0] for r in rows], client)
+        source = read_source(project, target, conn)
         with guarded_admin(project, target) as admin:
             if not can_create_databases(admin):
                 raise StackError(

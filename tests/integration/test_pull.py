@@ -101,33 +101,32 @@ def test_no_file_on_this_machine_holds_the_stages_rows_during_or_after(stages: S
     assert files_holding(stages.marker, *places(stages)) == []
 
 
-def test_sigkill_mid_pull_leaves_the_local_database_whole(stages: Stages) -> None:
+def signalled_mid_pull(stages: Stages, signum: signal.Signals) -> tuple[int, str]:
+    """A pull held mid-load by a gate (the marker has passed, 999 rows are in), then ``signum``:
+    its exit code and what it said; the local database must be as it was."""
     before = pg.fingerprint(stages.local)
     gate = pg.gate()
     gate.install(stages.staging, "billing.invoices", "id", 1000)
     with gate.closed():
         pull = start_inv(stages.project, "db.pull", "--from", "staging", "--yes")
         wait_until(lambda: gate.waiting(f"{stages.local}__restoring"), child=pull)
-        pull.send_signal(signal.SIGKILL)
-        pull.communicate(timeout=60)
+        pull.send_signal(signum)
+        _, stderr = pull.communicate(timeout=60)
     assert pg.fingerprint(stages.local) == before
+    return pull.returncode, stderr
+
+
+def test_sigkill_mid_pull_leaves_the_local_database_whole(stages: Stages) -> None:
+    signalled_mid_pull(stages, signal.SIGKILL)
     again = run_inv(stages.project, "db.pull", "--from", "staging", "--yes")
     assert again.returncode == 0, again.stderr
     assert f"dropped {stages.local}__restoring, left by an interrupted restore" in again.stderr
 
 
 def test_sigint_mid_pull_rolls_back_and_says_so(stages: Stages) -> None:
-    before = pg.fingerprint(stages.local)
-    gate = pg.gate()
-    gate.install(stages.staging, "billing.invoices", "id", 1000)
-    with gate.closed():
-        pull = start_inv(stages.project, "db.pull", "--from", "staging", "--yes")
-        wait_until(lambda: gate.waiting(f"{stages.local}__restoring"), child=pull)
-        pull.send_signal(signal.SIGINT)
-        _, stderr = pull.communicate(timeout=60)
-    assert pull.returncode == 130, stderr
+    code, stderr = signalled_mid_pull(stages, signal.SIGINT)
+    assert code == 130, stderr
     assert f"stopped before the swap: dropping {stages.local}__restoring" in stderr
-    assert pg.fingerprint(stages.local) == before
     assert f"{stages.local}__restoring" not in pg.databases()
 
 

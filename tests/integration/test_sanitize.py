@@ -33,6 +33,17 @@ def backup(project: Path) -> Path:
     return project / "backups" / "real.dump"
 
 
+def refused_restore(name: str, project: Path, code: int) -> str:
+    """`db.restore --sanitize` of a fresh backup that must fail with ``code`` and change nothing;
+    what it said."""
+    dump = backup(project)
+    before = pg.fingerprint(name)
+    result = run_inv(project, "db.restore", "--sanitize", "--yes", "--file", str(dump))
+    assert result.returncode == code, result.stderr
+    assert pg.fingerprint(name) == before
+    return result.stderr
+
+
 def test_the_rules_run_in_the_copy_and_each_says_what_it_changed(database: tuple[str, Path]) -> None:
     name, project = database
     dump = backup(project)
@@ -55,12 +66,8 @@ def test_the_replaced_database_is_kept_whole_for_undo(database: tuple[str, Path]
 def test_a_failing_rule_changes_nothing_and_names_the_rule(database: tuple[str, Path]) -> None:
     name, project = database
     (project / "pyproject.toml").write_text(BAD_RULES)
-    dump = backup(project)
-    before = pg.fingerprint(name)
-    result = run_inv(project, "db.restore", "--sanitize", "--yes", "--file", str(dump))
-    assert result.returncode == 1, result.stderr
-    assert 'sanitising rule 2 failed: relation "no_such_table" does not exist; no rule was kept' in result.stderr
-    assert pg.fingerprint(name) == before
+    said = refused_restore(name, project, 1)
+    assert 'sanitising rule 2 failed: relation "no_such_table" does not exist; no rule was kept' in said
     assert not {f"{name}__restoring", f"{name}__undo"} & pg.databases()
 
 
@@ -80,12 +87,8 @@ def test_a_rules_file_runs_after_the_statements_as_one_script(database: tuple[st
 def test_sanitize_without_rules_is_refused_before_anything_is_read(database: tuple[str, Path]) -> None:
     name, project = database
     (project / "pyproject.toml").unlink()
-    dump = backup(project)
-    before = pg.fingerprint(name)
-    result = run_inv(project, "db.restore", "--sanitize", "--yes", "--file", str(dump))
-    assert result.returncode == 2
-    assert "no sanitising rules: set db.sanitize (SQL statements) or db.sanitize_file" in result.stderr
-    assert pg.fingerprint(name) == before
+    said = refused_restore(name, project, 2)
+    assert "no sanitising rules: set db.sanitize (SQL statements) or db.sanitize_file" in said
 
 
 def test_the_dry_run_says_which_rules_would_run_where(database: tuple[str, Path]) -> None:
@@ -99,12 +102,7 @@ def test_a_role_that_may_not_create_databases_is_refused_with_nothing_changed(tm
     require(pg.server_missing())
     with pg.owned_by_a_non_superuser("st_nosanitize", tmp_path) as (name, project):
         (project / "pyproject.toml").write_text(RULES)
-        dump = backup(project)
-        before = pg.fingerprint(name)
-        result = run_inv(project, "db.restore", "--sanitize", "--yes", "--file", str(dump))
-        assert result.returncode == 1
-        assert "--sanitize needs a role that may create databases" in result.stderr
-        assert pg.fingerprint(name) == before
+        assert "--sanitize needs a role that may create databases" in refused_restore(name, project, 1)
 
 
 # -- db.backup --sanitize: a dump to share -------------------------------------------------------
