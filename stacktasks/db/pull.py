@@ -126,6 +126,10 @@ def _pull(
     try:
         source = read_source(remote, source_target, conn)
         with guarded_admin(project, local) as admin:
+            if same_database(conn, admin, local.dbname):  # however each was reached
+                raise StackError(
+                    f"{source.stage}'s database is this one ({local.describe()}): nothing to pull", code=USAGE
+                )
             if not can_create_databases(admin):
                 raise StackError(
                     f"db.pull needs a role that may create databases: {local.user} may not, so the "
@@ -154,6 +158,14 @@ def _pull(
         tuple(sanitized),
         time.monotonic() - started,
     )
+
+
+def same_database(source: psycopg.Connection[Any], admin: psycopg.Connection[Any], database: str) -> bool:
+    """Whether the source connection is on ``database`` of the admin connection's server: the
+    same server start and the same database oid, whatever route reached either."""
+    mine = source.execute("select pg_postmaster_start_time(), oid from pg_database where datname = current_database()")
+    theirs = admin.execute("select pg_postmaster_start_time(), oid from pg_database where datname = %s", [database])
+    return mine.fetchone() == theirs.fetchone()
 
 
 def read_source(project: Project, target: DbTarget, conn: psycopg.Connection[Any]) -> Source:

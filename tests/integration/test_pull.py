@@ -191,3 +191,13 @@ def test_a_stage_that_cannot_be_reached_is_one_line_and_changes_nothing(stages: 
     assert len(lines) == 1 and "cannot connect to database gone at 127.0.0.1:1" in lines[0], result.stderr
     assert "s3cret" not in result.stderr
     assert pg.fingerprint(stages.local) == before
+
+
+def test_a_stage_that_reaches_this_very_database_by_another_route_is_refused(stages: Stages) -> None:
+    before = pg.fingerprint(stages.local)
+    same = pg.url_for(stages.local).replace("@127.0.0.1:", "@localhost:")
+    (stages.project / ".env.staging").write_text(f"DATABASE_URL={same}\n")
+    result = run_inv(stages.project, "db.pull", "--from", "staging", "--yes")
+    assert result.returncode == 2, result.stderr
+    assert "staging's database is this one" in result.stderr
+    assert pg.fingerprint(stages.local) == before
