@@ -9,7 +9,6 @@ Target: each ratio <= 1.15.
 from __future__ import annotations
 
 import argparse
-import compileall
 import shutil
 import statistics
 import subprocess
@@ -17,6 +16,9 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from startup import compile_as_installed
 
 INV = str(Path(sys.executable).with_name("inv"))
 NAME = "stacktasks-bench-overhead"
@@ -64,8 +66,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=20)
     runs = parser.parse_args().runs
-    # Byte-compiled as pip installs it (see startup.py): never timed compiling from source.
-    compileall.compile_dir(str(Path(__file__).resolve().parents[1] / "stacktasks"), quiet=1)
+    compile_as_installed()
     root = Path(tempfile.mkdtemp(prefix="stacktasks-bench-overhead-"))
     ours, hand = root / "stacktasks", root / "hand"
     for folder, tasks in ((ours, "from stacktasks import collection\nns = collection()\n"), (hand, HAND)):

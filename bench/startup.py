@@ -32,14 +32,18 @@ def timed(cwd: Path, expect_tasks: bool) -> float:
     return elapsed
 
 
+def compile_as_installed() -> None:
+    """As installed: pip byte-compiles a package, and Invoke's own modules are compiled here too.
+    With PYTHONDONTWRITEBYTECODE set (as on CI machines) an editable checkout would otherwise be
+    compiled from source at every start, which is not what a user's `inv` pays."""
+    compileall.compile_dir(str(Path(__file__).resolve().parents[1] / "stacktasks"), quiet=1)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=40)
     runs = parser.parse_args().runs
-    # As installed: pip byte-compiles a package, and Invoke's own modules are compiled here too.
-    # With PYTHONDONTWRITEBYTECODE set (as on CI machines) an editable checkout would otherwise be
-    # compiled from source at every start, which is not what a user's `inv` pays.
-    compileall.compile_dir(str(Path(__file__).resolve().parents[1] / "stacktasks"), quiet=1)
+    compile_as_installed()
     work = Path(tempfile.mkdtemp(prefix="stacktasks-bench-"))
     try:
         bare, ours = work / "bare", work / "stacktasks"

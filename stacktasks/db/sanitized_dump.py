@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import StackError, interrupts_deferred
 from .admin import admin_database, aside_name, can_create_databases, connect, database_exists, drop_database
-from .backup import BackupResult, Sanitized, dump_database
+from .backup import BackupResult, Sanitized, default_backup_name, dump_database
 from .pull import load_from_stage, read_source
 from .sanitize import Rule, RuleResult, apply_rules, rules_digest, sanitizing_rules
 from .session import guarded_admin
@@ -55,7 +55,7 @@ def backup_sanitized(
             drop_database(guard, copy)
         try:
             sanitized = _sanitised_copy(project, target, copy, rules, exclude)
-            stem = name or f"{target.dbname}-{project.settings.stage}-sanitized-{_stamp()}"
+            stem = name or default_backup_name(project, target, None) + "-sanitized"
             result = dump_database(
                 project,
                 name=stem,
@@ -90,9 +90,3 @@ def _sanitised_copy(
             return apply_rules(target, copy, rules)
     finally:
         conn.close()
-
-
-def _stamp() -> str:
-    import datetime
-
-    return datetime.datetime.now().strftime("%Y%m%d-%H%M%S")

@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..errors import StackError, interrupts_deferred
+from ..errors import StackError, first_line, interrupts_deferred
 from .admin import aside_name, create_copy, database_exists, database_oid, drop_database, statement
 from .ours import seal, verifies
 
@@ -104,7 +104,7 @@ def make_spare(
         with interrupts_deferred():
             drop_database(admin, sparing)
         if isinstance(error, psycopg.Error | StackError):
-            return MadeSpare(snapshot, time.monotonic() - started, _first_line(error))
+            return MadeSpare(snapshot, time.monotonic() - started, first_line(str(error)) or type(error).__name__)
         raise
     oid, of = database_oid(admin, sparing), database_oid(admin, snapshot_db)
     record = {
@@ -128,9 +128,3 @@ def taken_into_place(database: str, owner: str | None) -> list[Any]:
     if owner:
         statements.append(statement("alter database {} owner to {}", database, owner))
     return statements
-
-
-def _first_line(error: BaseException) -> str:
-    from ..errors import first_line
-
-    return first_line(str(error)) or type(error).__name__
