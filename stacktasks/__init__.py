@@ -25,6 +25,11 @@ def collection(**overrides: Any) -> Collection:
     ``app={"service": "api", "prefix": "uv run"}``); they rank above pyproject.toml and below
     invoke.yaml and ``INVOKE_STACKTASKS_*``. An unknown key or a wrong type fails here, at import.
     """
+    import sys
+    from pathlib import Path
+
     from .tasks.namespace import collection as build
 
-    return build(**overrides)
+    # The project is the folder of the tasks.py calling this (as Invoke's own project prefix).
+    caller = sys._getframe(1).f_globals.get("__file__")
+    return build(Path(caller).resolve().parent if caller else None, **overrides)

@@ -56,6 +56,10 @@ SETTING_KEYS = (
     "front.build",
     "front.dist",
     "front.watch",
+    "hooks.after_up",
+    "hooks.after_restore",
+    "hooks.after_onboard",
+    "hooks.before_reset",
 )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -100,6 +100,38 @@ def ensure_images(project: Project, services: Sequence[str]) -> None:
             )
 
 
+def containers_record(project: Project, *, all_containers: bool) -> dict[str, list[dict[str, object]]]:
+    """What `inv ps --json` prints: the stack's containers with state, health and published ports."""
+    import json
+
+    compose = project.compose()
+    if compose.version.is_v1:
+        from .errors import USAGE
+
+        raise StackError("ps --json needs Compose v2 (docker-compose v1 has no --format json)", code=USAGE)
+    text = project.runner.capture(compose.ps_json_argv(all_containers=all_containers)).stdout.strip()
+    # Compose before 2.21 printed one array, later ones one object a line.
+    rows = json.loads(text) if text.startswith("[") else [json.loads(line) for line in text.splitlines() if line]
+    containers = []
+    for row in rows:
+        ports = [
+            {"host_ip": p.get("URL", ""), "published": p.get("PublishedPort", 0), "target": p.get("TargetPort", 0),
+             "protocol": p.get("Protocol", "tcp")}
+            for p in row.get("Publishers") or [] if p.get("PublishedPort")
+        ]  # fmt: skip
+        containers.append(
+            {
+                "service": row.get("Service", ""),
+                "name": row.get("Name", ""),
+                "state": row.get("State", ""),
+                "health": row.get("Health", ""),
+                "status": row.get("Status", ""),
+                "ports": ports,
+            }
+        )
+    return {"containers": sorted(containers, key=lambda item: (str(item["service"]), str(item["name"])))}
+
+
 def exec_in_service(project: Project, service: str, cmd: str) -> None:
     """A command in a running service; its exit code is ours."""
     import shlex
@@ -180,8 +212,11 @@ def data_bind_mounts(project: Project) -> list[tuple[str, Path]]:
     return found
 
 
-def reset_stack(project: Project, *, rmi: bool, backup: bool, bind_data: bool = False) -> ResetResult:
-    """down -v (and --rmi local), after the confirmation and, unless told not to, a backup.
+def reset_stack(
+    project: Project, *, rmi: bool, backup: bool, bind_data: bool = False, before: Callable[[], None] | None = None
+) -> ResetResult:
+    """down -v (and --rmi local), after the confirmation, ``before`` (the before_reset hooks)
+    and, unless told not to, a backup.
 
     Bind-mounted data folders are said to be kept; ``bind_data`` removes them too, behind the
     typed confirmation that lists them.
@@ -197,6 +232,8 @@ def reset_stack(project: Project, *, rmi: bool, backup: bool, bind_data: bool = 
         )
     else:
         project.confirm(f"destroy project {project.confirmation_name()}: {what}")
+    if before is not None:
+        before()
     taken = backup_before_reset(project) if backup else None
     compose.run(*compose.down_args(volumes=True, rmi="local" if rmi else None))
     if not (bind_data and mounts):

@@ -53,6 +53,7 @@ class Project:
         self.echo = echo or settings.echo
         self.assume_yes = assume_yes
         self.extra_args = list(extra_args)
+        self.hooks_enabled = True  # off with --no-hooks, and while a hook runs (hooks.py)
         self._given_runner = runner  # a recording runner in tests; otherwise built from the env
         self._env: LoadedEnv | None = None
         self._runner: Runner | None = None

@@ -19,23 +19,13 @@ Every resolved value is recorded in ``Settings.sources`` under its dotted key, s
 from __future__ import annotations
 
 import functools
-import shlex
-import types
 import typing
 from collections.abc import Iterator, Mapping
 from dataclasses import Field, dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from .errors import USAGE, StackError
-
-
-class SettingError(StackError):
-    """A setting stacktasks cannot use: a usage error (exit 2), named with where it came from."""
-
-    def __init__(self, message: str, hint: str | None = None) -> None:
-        super().__init__(message, hint=hint, code=USAGE)
-
+from .values import KeySpec, SettingError, coerce
 
 #: Field metadata for argv-like keys: a string is accepted and split like a shell would.
 ARGV = {"argv": True}
@@ -111,6 +101,20 @@ class FrontSettings:
 
 
 @dataclass(frozen=True)
+class HooksSettings:
+    """Task names or commands run after (or before) a task's own work (hooks.py)."""
+
+    after_up: list[str] = field(default_factory=list)
+    after_restore: list[str] = field(default_factory=list)  # also after db.undo, db.rollback, db.pull
+    after_onboard: list[str] = field(default_factory=list)
+    before_reset: list[str] = field(default_factory=list)
+
+
+#: The table of the stack's own commands: read when the collection is built (commands.py).
+COMMANDS_TABLE = "commands"
+
+
+@dataclass(frozen=True)
 class Settings:
     docker_context: str | None = None
     stage_contexts: list[str] = field(default_factory=list)  # "STAGE=CONTEXT": a stage's own engine
@@ -128,6 +132,7 @@ class Settings:
     db: DbSettings = field(default_factory=DbSettings)
     redis: RedisSettings = field(default_factory=RedisSettings)
     front: FrontSettings = field(default_factory=FrontSettings)
+    hooks: HooksSettings = field(default_factory=HooksSettings)
     # Not settable: where the project lives and where each value came from.
     root: Path = field(default_factory=Path.cwd, metadata={"internal": True})
     sources: dict[str, str] = field(default_factory=dict, metadata={"internal": True})
@@ -175,13 +180,6 @@ class Settings:
         return [(self.root / with_stage(name, self.stage, "env_files"), required) for name, required in paths]
 
 
-@dataclass(frozen=True)
-class KeySpec:
-    key: str
-    type: Any
-    argv: bool
-
-
 def _walk(cls: type, prefix: str = "") -> Iterator[tuple[str, type, Field[Any]]]:
     """(dotted key, owning dataclass, field) of every settable leaf.
 
@@ -226,6 +224,8 @@ def flatten(data: Mapping[str, Any], origin: str, prefix: str = "") -> dict[str,
     known, table_names = schema(), tables()
     for name, value in data.items():
         key = f"{prefix}{name}"
+        if key == COMMANDS_TABLE and isinstance(value, Mapping):
+            continue  # each entry becomes a task when the collection is built: commands.py checks them
         if key in table_names:
             if not isinstance(value, Mapping):
                 raise SettingError(f"{origin}: '{key}' must be a table of settings, got {value!r}")
@@ -239,82 +239,6 @@ def flatten(data: Mapping[str, Any], origin: str, prefix: str = "") -> dict[str,
             hint = f"did you mean '{close[0]}'?" if close else "see the configuration reference"
             raise SettingError(f"{origin}: unknown setting '{key}'", hint=hint)
     return flat
-
-
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off", ""}
-
-
-def _describe(hint: Any) -> str:
-    if hint is bool:
-        return "true or false"
-    if hint is int:
-        return "a whole number"
-    if hint is str:
-        return "a string"
-    if typing.get_origin(hint) is list:
-        return "a list of strings"
-    if typing.get_origin(hint) is Literal:
-        choices = [str(choice) for choice in typing.get_args(hint)]
-        return "one of " + ", ".join(choices[:-1]) + " or " + choices[-1]
-    if _is_optional(hint):
-        return f"{_describe(_non_none(hint))} or nothing"
-    return str(hint)
-
-
-def _is_optional(hint: Any) -> bool:
-    return isinstance(hint, types.UnionType) and type(None) in typing.get_args(hint)
-
-
-def _non_none(hint: Any) -> Any:
-    return next(arg for arg in typing.get_args(hint) if arg is not type(None))
-
-
-def coerce(spec: KeySpec, raw: Any, origin: str, from_text: bool = False) -> Any:
-    """The value of ``raw`` as the key's type, or a StackError naming the key and the origin.
-
-    ``from_text`` marks sources that only hold strings (environment variables): there a list is
-    comma-separated and a boolean is spelled 1/0, true/false, yes/no or on/off.
-    """
-    hint = spec.type
-    if _is_optional(hint):
-        if raw is None:
-            return None
-        hint = _non_none(hint)
-    wrong = SettingError(
-        f"{origin}: setting '{spec.key}' must be {_describe(spec.type)}, got {raw!r}",
-    )
-    if hint is bool:
-        if isinstance(raw, bool):
-            return raw
-        if from_text and isinstance(raw, str) and raw.strip().lower() in _TRUE | _FALSE:
-            return raw.strip().lower() in _TRUE
-        raise wrong
-    if hint is int:
-        if isinstance(raw, int) and not isinstance(raw, bool):
-            return raw
-        if from_text and isinstance(raw, str) and raw.strip().lstrip("-").isdigit():
-            return int(raw)
-        raise wrong
-    if hint is str:
-        if isinstance(raw, str):
-            return raw
-        raise wrong
-    if typing.get_origin(hint) is Literal:
-        if isinstance(raw, str) and raw.strip() in typing.get_args(hint):
-            return raw.strip()
-        raise wrong
-    if typing.get_origin(hint) is list:
-        if isinstance(raw, str):
-            if spec.argv:
-                return shlex.split(raw)
-            if from_text:
-                return [part.strip() for part in raw.split(",") if part.strip()]
-            raise wrong
-        if isinstance(raw, (list, tuple)) and all(isinstance(item, str) for item in raw):
-            return list(raw)
-        raise wrong
-    raise wrong  # pragma: no cover - a schema type this function does not know
 
 
 def _assign(settings: Settings, key: str, value: Any, source: str) -> None:

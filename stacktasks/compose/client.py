@@ -79,6 +79,9 @@ class Compose:
     def ps(self, *, all_containers: bool = False) -> int:
         return self.run("ps", *(["--all"] if all_containers else []))
 
+    def ps_json_argv(self, *, all_containers: bool = False) -> list[str]:
+        return self.argv("ps", "--format", "json", *(["--all"] if all_containers else []))
+
     def restart(self, services: Sequence[str]) -> int:
         return self.run("restart", *services)
 

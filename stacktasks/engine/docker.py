@@ -83,3 +83,22 @@ def throwaway_argv(
     for host_path, inside in (mounts or {}).items():
         argv += ["-v", f"{host_path}:{inside}:ro"]
     return [*argv, "--entrypoint", entrypoint, image, *args]
+
+
+#: One compose container a line: project, service, state, folder, compose files, published ports.
+COMPOSE_CONTAINER_FORMAT = "\t".join(
+    [
+        '{{.Label "com.docker.compose.project"}}',
+        '{{.Label "com.docker.compose.service"}}',
+        "{{.State}}",
+        '{{.Label "com.docker.compose.project.working_dir"}}',
+        '{{.Label "com.docker.compose.project.config_files"}}',
+        "{{.Ports}}",
+    ]
+)
+
+
+def compose_containers_argv() -> list[str]:
+    """Every container of every compose project on the engine, stopped ones too."""
+    return [DOCKER, "ps", "--all", "--no-trunc", "--filter", "label=com.docker.compose.project",
+            "--format", COMPOSE_CONTAINER_FORMAT]  # fmt: skip

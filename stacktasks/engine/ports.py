@@ -24,14 +24,17 @@ class TakenPort:
     port: int
     where: str  # "docker-compose.yml:27" where the port is written, or "" when not found
     variable: str | None  # the variable it comes from (`${DB_PORT:-5432}`), if any
+    holder: tuple[str, str, str] | None = None  # (project, service, folder) of another compose stack holding it
 
 
 def taken_ports_hint(project: Project, taken: Sequence[TakenPort]) -> str:
     """What frees every taken port when followed: a variable set in the env file, or the
     services' ``ports:`` replaced in an override file. A plain list there would be appended to
     the compose file's, not replace it: ``!override`` replaces it, listing every port of the
-    service (the free ones as they are)."""
+    service (the free ones as they are). Where another compose stack holds a port, stopping it
+    comes first: it is what the user most likely wants."""
     is_free = _free_test(project)
+    stop = stop_holders(project, taken) if any(item.holder for item in taken) else ""
     parts = []
     variables = [item for item in taken if item.variable]
     if variables:
@@ -46,12 +49,53 @@ def taken_ports_hint(project: Project, taken: Sequence[TakenPort]) -> str:
         )
         override, how = override_file(project)
         parts.append(f"put this in {override}{how}: services: {{{services}}}")
-    return "; and ".join(parts) if parts else "stop what holds them, or change the published ports"
+    moved = "; and ".join(parts)
+    if stop and moved:
+        return f"{stop}; or move this stack's ports: {moved}"
+    return stop or moved or "stop what holds them, or change the published ports"
 
 
 def listed(taken: Sequence[TakenPort]) -> str:
-    """Every taken port, its service and where it is written."""
-    return ", ".join(f"{item.port} ({item.service}{', ' + item.where if item.where else ''})" for item in taken)
+    """Every taken port, its service and where it is written, and who holds it where that is known."""
+    shown = []
+    for item in taken:
+        held = f", held by service {item.holder[1]} of compose project {item.holder[0]}" if item.holder else ""
+        shown.append(f"{item.port} ({item.service}{', ' + item.where if item.where else ''}{held})")
+    return ", ".join(shown)
+
+
+def stop_holders(project: Project, taken: Sequence[TakenPort]) -> str:
+    """The commands that stop the other stacks' services holding the ports."""
+    import shlex
+
+    services: dict[tuple[str, str], list[str]] = {}
+    for item in taken:
+        if item.holder:
+            services.setdefault((item.holder[0], item.holder[2]), []).append(item.holder[1])
+    commands = []
+    for (name, folder), names in services.items():
+        stop = shlex.join([*project.compose().version.command, "-p", name, "stop", *sorted(set(names))])
+        commands.append(f"`{stop}`" + (f" (its folder: {folder})" if folder else ""))
+    return "stop the other stack's services: " + ", ".join(commands)
+
+
+def with_holders(project: Project, taken: list[TakenPort]) -> list[TakenPort]:
+    """``taken`` with the other compose project holding each port, where a container of one does."""
+    from dataclasses import replace
+
+    from ..errors import StackError
+    from .projects import compose_projects, holders
+
+    try:
+        projects = compose_projects(project)
+    except (StackError, OSError):
+        return taken  # the ports are still taken: said without their holders
+    this = project.compose().label()
+    held = []
+    for item in taken:
+        found = holders(projects, item.port, but=this)
+        held.append(replace(item, holder=(found[0][0].name, found[0][1], found[0][0].folder)) if found else item)
+    return held
 
 
 def _free_test(project: Project) -> Callable[[int], bool]:
@@ -130,7 +174,7 @@ def taken_ports(project: Project, services: Sequence[str] = ()) -> tuple[list[Ta
             taken.append(TakenPort(service, published, where, variable))
         else:
             free += 1
-    return taken, free
+    return (with_holders(project, taken) if taken else taken), free
 
 
 def _engine_machine_test(project: Project) -> Callable[[str, int], bool]:

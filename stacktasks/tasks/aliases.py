@@ -24,13 +24,18 @@ def remember(collection: Collection) -> None:
     _built[:] = [collection]
 
 
-def _write(project: Project, kind: AliasKind, file: str, command: str) -> None:
-    from ..aliases import just_block, make_block, task_names, write_block
+def built_collection() -> Collection:
     from ..errors import StackError
 
     if not _built:
         raise StackError("no stacktasks collection was built in this process")
-    tasks = task_names(_built[0])
+    return _built[0]
+
+
+def _write(project: Project, kind: AliasKind, file: str, command: str) -> None:
+    from ..aliases import just_block, make_block, task_names, write_block
+
+    tasks = task_names(built_collection())
     block = just_block(tasks, command) if kind == "just" else make_block(tasks, command)
     path = Path(file)
     if not path.is_absolute():

@@ -44,6 +44,13 @@ def invoke_layers(config: Any) -> list[tuple[Mapping[str, Any], str, bool]]:
                     layers.append(({key: value}, f"environment variable {name}", True))
             continue
         path = getattr(config, f"{attribute}_path", None)
+        if "commands" in section:
+            from ..values import SettingError
+
+            raise SettingError(
+                f"{label} {path or ''}: 'commands' is read before Invoke's config files, which cannot add tasks",
+                hint="put [tool.stacktasks.commands.NAME] in pyproject.toml, or collection(commands=...) in tasks.py",
+            )
         layers.append((section, f"{label} {path}" if path else label, False))
     return layers
 

@@ -6,6 +6,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from . import shown_path, stack_task
+from .hooks import NO_HOOKS_HELP, RESTORED, prepared_hooks
 
 if TYPE_CHECKING:
     from ..db.dumpread import BackupFormat
@@ -172,10 +173,17 @@ def backups(
         "jobs": "parallel pg_restore jobs (default: db.jobs, else up to 4 by CPU count)",
         "sanitize": "run the project's sanitising rules (db.sanitize, db.sanitize_file) in the restored copy"
         " before it replaces the database",
+        "no-hooks": NO_HOOKS_HELP,
     }
 )
 def restore(
-    project: Project, file: str = "", latest: bool = False, yes: bool = False, jobs: int = 0, sanitize: bool = False
+    project: Project,
+    file: str = "",
+    latest: bool = False,
+    yes: bool = False,
+    jobs: int = 0,
+    sanitize: bool = False,
+    no_hooks: bool = False,
 ) -> None:
     """Replace the database with a dump, atomically: restored aside, checked, then swapped in.
 
@@ -185,6 +193,7 @@ def restore(
     from ..db.inputs import STDIN, readable_dump
     from ..db.restore import dump_to_restore, restore_database
 
+    hooks = prepared_hooks(project, "after_restore", no_hooks)
     path = dump_to_restore(project, file, latest)
     if path == STDIN and project.dry:
         project.runner.note("read the dump from stdin into a private file in backups/, then restore it as below")
@@ -195,6 +204,7 @@ def restore(
         with readable_dump(project, path) as readable:
             result = restore_database(project, readable, jobs=jobs or None, sanitize=sanitize)
     if result is None:
+        hooks.run()
         return
     chosen = path if path is not None else result.source
     assert chosen is not None
@@ -213,6 +223,7 @@ def restore(
     if result.safety_dump:
         lines.append(f"safety dump: {shown_path(result.safety_dump)} (inv db.undo restores it)")
     print("\n".join(lines))
+    hooks.run(done=RESTORED.format(what="restore", database=result.database))
 
 
 @stack_task(
@@ -221,6 +232,7 @@ def restore(
         "yes": "confirm without asking (for scripts)",
         "no_sanitize": "bring the stage's rows as they are (by default the project's sanitising rules run)",
         "exclude_table_data": "leave out this table's rows on the stage's side (pg_dump pattern; repeatable)",
+        "no-hooks": NO_HOOKS_HELP,
     },
     iterable=["exclude_table_data"],
 )
@@ -230,6 +242,7 @@ def pull(
     yes: bool = False,
     no_sanitize: bool = False,
     exclude_table_data: list[str] | None = None,
+    no_hooks: bool = False,
 ) -> None:
     """Replace the database with a stage's, streamed and sanitised: no file of its rows here.
 
@@ -241,8 +254,10 @@ def pull(
     from ..db.pull import pull_database
 
     exclude = Exclusions.of((), exclude_table_data or [])
+    hooks = prepared_hooks(project, "after_restore", no_hooks)
     result = pull_database(project, from_, sanitize=not no_sanitize, exclude=exclude or None)
     if result is None:
+        hooks.run()
         return
     lines = [f"pulled {result.stage}'s {result.source} into {result.database} in {result.seconds:.1f}s"]
     lines.append(f"row counts of {result.verified_tables} tables match {result.stage}'s")
@@ -251,13 +266,19 @@ def pull(
     if result.kept_as:
         lines.append(f"the previous database is kept as {result.kept_as}: inv db.undo puts it back")
     print("\n".join(lines))
+    hooks.run(done=RESTORED.format(what="pull", database=result.database))
 
 
-@stack_task(help={"yes": "confirm without asking (for scripts)"})
-def undo(project: Project, yes: bool = False) -> None:
-    """Put back the database the last restore replaced (or the latest safety dump)."""
+@stack_task(help={"yes": "confirm without asking (for scripts)", "no-hooks": NO_HOOKS_HELP})
+def undo(project: Project, yes: bool = False, no_hooks: bool = False) -> None:
+    """Put back the database the last restore replaced (or the latest safety dump).
+
+    Then the after_restore hooks run ([tool.stacktasks.hooks]).
+    """
     from ..db.undo import undo_restore
 
+    hooks = prepared_hooks(project, "after_restore", no_hooks)
     message = undo_restore(project)
     if message:
         print(message)
+    hooks.run(done="the undo itself is complete" if message else "")

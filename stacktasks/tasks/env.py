@@ -40,13 +40,30 @@ def init(project: Project, force: bool = False) -> None:
         raise StackError("required env files have no example", hint="create them by hand")
 
 
-@stack_task()
-def check(project: Project) -> None:
+@stack_task(help={"json": "print the comparison as JSON (for scripts); the exit code is the same"})
+def check(project: Project, json: bool = False) -> None:
     """Compare each env file with its example: keys missing (an error), extra or left empty."""
     from ..env.setup import compare_env_files
     from ..errors import StackError
 
     comparisons = compare_env_files(project.settings)
+    if json:
+        import json as json_module
+
+        files = [
+            {
+                **vars(item),
+                "path": str(item.path),
+                "example": str(item.example) if item.example else None,
+                "ok": item.ok,
+            }
+            for item in comparisons
+        ]
+        print(json_module.dumps({"ok": all(item.ok for item in comparisons), "files": files}, indent=2))
+        failed = [shown_path(item.path) for item in comparisons if not item.ok]
+        if failed:
+            raise StackError(f"env files lack keys: {', '.join(failed)}", hint="add them, or run inv env.init --force")
+        return
     if not comparisons:
         print("no env file has an example to compare with")
         return

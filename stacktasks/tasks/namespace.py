@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
 
 from invoke.collection import Collection
 from invoke.tasks import Task
 
+T = TypeVar("T")
 
-def collection(**overrides: Any) -> Collection:
+
+def collection(root: Path | None = None, **overrides: Any) -> Collection:
     """The Invoke collection of every stacktasks task.
 
     ``overrides`` are settings as in ``[tool.stacktasks]`` (nested dicts for tables, e.g.
     ``app={"service": "api", "prefix": "uv run"}``); they rank above pyproject.toml and below
     invoke.yaml and ``INVOKE_STACKTASKS_*``. An unknown key or a wrong type fails here, at import.
+    ``root`` is the project's folder (the caller's tasks.py's), where the stack's own commands
+    are read (``[tool.stacktasks.commands]``): they are tasks, so they must exist now.
     """
     from ..keys import COLLECTION_KEY, placeholder_tree
-    from . import aliases, db, env, front, redis, snapshots, stack
+    from . import aliases, commands, db, env, front, redis, snapshots, stack
 
     # Every task a module defines is in its namespace: no hand-kept list of task names.
     ns = Collection()
@@ -37,16 +43,32 @@ def collection(**overrides: Any) -> Collection:
         for value in vars(module).values():
             if isinstance(value, Task):
                 target.add_task(value)
-    aliases.remember(ns)
     one_line_for_config_errors()
+    checked = _checked(overrides)
+    reserved = [*ns.tasks, *ns.collections]
+    for command in _at_import(lambda: commands.configured_tasks(root or Path.cwd(), checked, reserved)):
+        ns.add_task(command)
+    aliases.remember(ns)
     ns.configure(
         {
             # Every key present (as None) so that INVOKE_STACKTASKS_* can reach it.
             "stacktasks": placeholder_tree(),
-            COLLECTION_KEY: _checked(overrides),
+            COLLECTION_KEY: checked,
         }
     )
     return ns
+
+
+def _at_import(read: Callable[[], T]) -> T:
+    """``read()``; a StackError is one line and exit 2 here, at import, where Invoke would show a
+    traceback."""
+    from ..errors import StackError, report
+
+    try:
+        return read()
+    except StackError as error:
+        report(error)
+        raise SystemExit(error.code) from None
 
 
 def _checked(overrides: dict[str, Any]) -> dict[str, Any]:
@@ -56,14 +78,9 @@ def _checked(overrides: dict[str, Any]) -> dict[str, Any]:
     """
     if not overrides:
         return {}
-    from ..errors import StackError, report
     from ..settings import check_overrides
 
-    try:
-        return check_overrides(overrides)
-    except StackError as error:  # at import, where Invoke would show a traceback: one line, exit 2
-        report(error)
-        raise SystemExit(error.code) from None
+    return _at_import(lambda: check_overrides(overrides))
 
 
 def one_line_for_config_errors() -> None:

@@ -54,13 +54,23 @@ def flush(project: Project, yes: bool = False) -> None:
         print(f"flushed {target.display()}")
 
 
-@stack_task(help={"pattern": "the key pattern, e.g. 'session:*'"})
-def count(project: Project, pattern: str) -> None:
+@stack_task(
+    help={"pattern": "the key pattern, e.g. 'session:*'", "json": "print the count and the sample keys as JSON"}
+)
+def count(project: Project, pattern: str, json: bool = False) -> None:
     """Count the keys matching a pattern (SCAN, never KEYS) and show a few of them."""
     from ..redis.flush import count_patterns
     from ..redis.target import resolve_redis
 
-    _print_counts(count_patterns(project, resolve_redis(project), [pattern]), "")
+    target = resolve_redis(project)
+    counts = count_patterns(project, target, [pattern])
+    if not json:
+        _print_counts(counts, "")
+        return
+    import json as json_module
+
+    patterns = [{"pattern": name, "keys": number, "samples": samples} for name, (number, samples) in counts.items()]
+    print(json_module.dumps({"database": target.display(), "patterns": patterns}, indent=2))
 
 
 @stack_task(help={"args": "a command for redis-cli (or give it after --); none: interactive"})

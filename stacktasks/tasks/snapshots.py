@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from . import stack_task
+from .hooks import NO_HOOKS_HELP, RESTORED, prepared_hooks
 
 if TYPE_CHECKING:
+    from ..db.snapshot import Snapshot
     from ..db.spare import MadeSpare
     from ..project import Project
 
@@ -53,9 +55,10 @@ def say_spares(spares: list[MadeSpare]) -> None:
         "prune": "drop all but the newest --keep snapshots (asks first; --dry shows which)",
         "keep": "how many snapshots --prune keeps (default 3)",
         "yes": "confirm the prune without asking (for scripts)",
+        "json": "print the snapshots as JSON (for scripts)",
     }
 )
-def snapshots(project: Project, prune: bool = False, keep: int = 3, yes: bool = False) -> None:
+def snapshots(project: Project, prune: bool = False, keep: int = 3, yes: bool = False, json: bool = False) -> None:
     """List the database's snapshots, oldest first, with size and age; --prune drops old ones.
 
     Each snapshot's ready spare is shown with its size ('spare missing': the next db.snapshot or
@@ -70,6 +73,11 @@ def snapshots(project: Project, prune: bool = False, keep: int = 3, yes: bool = 
         print(f"{verb} {len(dropped)} snapshot(s)" + (": " + ", ".join(s.name for s in dropped) if dropped else ""))
         return
     found = list_snapshots(project)
+    if json:
+        import json as json_module
+
+        print(json_module.dumps({"snapshots": [snapshot_record(item) for item in found]}, indent=2))
+        return
     if not found and not project.dry:
         print("no snapshots: inv db.snapshot takes one")
     for item in found:
@@ -83,13 +91,27 @@ def snapshots(project: Project, prune: bool = False, keep: int = 3, yes: bool = 
         )
 
 
+def snapshot_record(item: Snapshot) -> dict[str, object]:
+    spare = item.spare
+    return {
+        "name": item.name,
+        "database": item.database,
+        "source": item.source,
+        "created": item.created.isoformat(),
+        "size": item.size,
+        "spare": {"database": spare.database, "size": spare.size, "ready": spare.ready} if spare else None,
+        "wants_spare": item.wants_spare,
+    }
+
+
 @stack_task(
     help={
         "name": "the snapshot to roll back to (default: the latest)",
         "yes": "confirm without asking (for scripts)",
+        "no-hooks": NO_HOOKS_HELP,
     }
 )
-def rollback(project: Project, name: str = "", yes: bool = False) -> None:
+def rollback(project: Project, name: str = "", yes: bool = False, no_hooks: bool = False) -> None:
     """Replace the database with a snapshot (the latest by default), swapped in like a restore.
 
     The snapshot's ready spare is renamed into the database's place (no copy while the app waits),
@@ -99,8 +121,10 @@ def rollback(project: Project, name: str = "", yes: bool = False) -> None:
     """
     from ..db.snapshot import rollback_database
 
+    hooks = prepared_hooks(project, "after_restore", no_hooks)
     result = rollback_database(project, name)
     if result is None:
+        hooks.run()
         return
     how = "its ready spare" if result.from_spare else "a copy"
     print(
@@ -109,3 +133,4 @@ def rollback(project: Project, name: str = "", yes: bool = False) -> None:
     )
     say_spares(result.spares)
     print(f"the previous database is kept as {result.undo}: inv db.undo puts it back")
+    hooks.run(done=RESTORED.format(what="rollback", database=result.snapshot.source))

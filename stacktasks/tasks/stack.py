@@ -1,12 +1,13 @@
 """Lifecycle tasks at the root of the collection: up, down, ps, logs, restart, exec, shell,
-rebuild, reset, test, doctor, onboard."""
+rebuild, reset, test, doctor, onboard, and ls (every compose project on the engine)."""
 
 from __future__ import annotations
 
 import sys
 from typing import TYPE_CHECKING
 
-from . import shown_path, split_names, stack_task
+from . import shown_path, split_names, stack_task, table
+from .hooks import NO_HOOKS_HELP, prepared_hooks
 
 # The core (compose, env files, settings sources) is imported inside each task: `inv --list` is
 # typed dozens of times a day and needs none of it.
@@ -22,13 +23,23 @@ SERVICES_HELP = "services, comma- or space-separated (or give them after --)"
         "build": "build images before starting",
         "wait": "wait for healthchecks to pass (default on when the stack has any)",
         "timeout": "seconds to wait for health before failing (default: compose's)",
+        "no-hooks": NO_HOOKS_HELP,
     }
 )
-def up(project: Project, services: str = "", build: bool = False, wait: bool = True, timeout: int = 0) -> None:
-    """Start the stack in the background and wait until it is healthy."""
+def up(
+    project: Project,
+    services: str = "",
+    build: bool = False,
+    wait: bool = True,
+    timeout: int = 0,
+    no_hooks: bool = False,
+) -> None:
+    """Start the stack in the background and wait until it is healthy; then the after_up hooks."""
     from ..lifecycle import bring_up
 
+    hooks = prepared_hooks(project, "after_up", no_hooks)
     bring_up(project, split_names(services, project.extra_args), build=build, wait=wait, timeout=timeout)
+    hooks.run(done="the stack itself is up")
 
 
 @stack_task(
@@ -45,10 +56,17 @@ def down(project: Project, volumes: bool = False, yes: bool = False) -> None:
     compose.run(*compose.down_args(volumes=volumes))
 
 
-@stack_task(help={"all": "include stopped containers"})
-def ps(project: Project, all: bool = False) -> None:  # noqa: A002 - the flag is --all, as in compose
+@stack_task(help={"all": "include stopped containers", "json": "print the containers as JSON (for scripts)"})
+def ps(project: Project, all: bool = False, json: bool = False) -> None:  # noqa: A002 - --all, as in compose
     """List the stack's containers with their state and health."""
-    project.compose().ps(all_containers=all)
+    if not json:
+        project.compose().ps(all_containers=all)
+        return
+    import json as json_module
+
+    from ..lifecycle import containers_record
+
+    print(json_module.dumps(containers_record(project, all_containers=all), indent=2))
 
 
 @stack_task(
@@ -122,13 +140,28 @@ def rebuild(project: Project, services: str = "", pull: bool = False, wait: bool
         "rmi": "also remove the images built for this project (--rmi local)",
         "backup": "back up the database service first (default; --no-backup skips it)",
         "bind-data": "also delete the data services' bind-mounted folders (asks for the project's name)",
+        "no-hooks": NO_HOOKS_HELP,
     }
 )
-def reset(project: Project, yes: bool = False, rmi: bool = False, backup: bool = True, bind_data: bool = False) -> None:
-    """Destroy the stack (containers, networks, volumes) after asking and backing up the database."""
+def reset(
+    project: Project,
+    yes: bool = False,
+    rmi: bool = False,
+    backup: bool = True,
+    bind_data: bool = False,
+    no_hooks: bool = False,
+) -> None:
+    """Destroy the stack (containers, networks, volumes) after asking and backing up the database.
+
+    The before_reset hooks run once it is confirmed, before anything is destroyed: one that fails
+    stops the reset.
+    """
     from ..lifecycle import reset_stack
 
-    result = reset_stack(project, rmi=rmi, backup=backup, bind_data=bind_data)
+    hooks = prepared_hooks(project, "before_reset", no_hooks)
+    result = reset_stack(
+        project, rmi=rmi, backup=backup, bind_data=bind_data, before=lambda: hooks.run("nothing was destroyed")
+    )
     if result.backup:
         assert result.backup.path is not None  # reset's backups are files
         print(f"backup before reset: {shown_path(result.backup.path)} ({result.backup.tables} tables)")
@@ -192,14 +225,22 @@ def doctor(project: Project, settings: bool = True, json: bool = False) -> None:
         "yes": "confirm without asking (asked only on a protected stage)",
         "seed": "run app.seed even though the database was not new",
         "build": "build images first (default; --no-build skips)",
+        "no-hooks": NO_HOOKS_HELP,
     }
 )
-def onboard(project: Project, yes: bool = False, seed: bool = False, build: bool = True) -> None:
-    """Take a fresh clone to a running stack: env files, build, up, migrations, seed, the URLs."""
+def onboard(
+    project: Project, yes: bool = False, seed: bool = False, build: bool = True, no_hooks: bool = False
+) -> None:
+    """Take a fresh clone to a running stack: env files, build, up, migrations, seed, the URLs.
+
+    Then the after_onboard hooks run ([tool.stacktasks.hooks]).
+    """
     from ..onboarding import onboard_project
 
+    hooks = prepared_hooks(project, "after_onboard", no_hooks)
     report = onboard_project(project, build=build, seed=seed)
     if report is None:
+        hooks.run()
         return
     for step in report.steps:
         print(f"{'changed' if step.changed else 'same':<8} {step.name}: {step.detail}")
@@ -208,3 +249,31 @@ def onboard(project: Project, yes: bool = False, seed: bool = False, build: bool
     print("\nthe stack is up:" if report.urls else "\nthe stack is up (no published ports)")
     for url in report.urls:
         print(f"  {url}")
+    hooks.run(done="the stack itself is onboarded")
+
+
+@stack_task(name="ls", help={"json": "print the projects as JSON (for scripts)"})
+def ls(project: Project, json: bool = False) -> None:
+    """List every compose project on the engine: state, folder, published ports, stacktasks or not.
+
+    The project of this folder is marked with *; "stacktasks: ?" is a folder not on this machine.
+    """
+    from ..engine.projects import compose_projects
+
+    found = compose_projects(project)
+    this = project.compose().label() if project.has_compose_files() else None
+    if json:
+        import json as json_module
+
+        print(json_module.dumps({"projects": [item.record(this) for item in found]}, indent=2))
+        return
+    if not found:
+        print("no compose projects on this engine")
+        return
+    rows = [("", "NAME", "STATE", "FOLDER", "STACKTASKS", "PORTS")]
+    for item in found:
+        uses = {True: "yes", False: "no", None: "?"}[item.stacktasks]
+        ports = ", ".join(f"{port.shown()} ({port.service})" for port in item.ports) or "-"
+        rows.append(("*" if item.name == this else "", item.name, item.state(), item.folder or "?", uses, ports))
+    for line in table(rows, [1, None, None, None, None]):
+        print(line)

@@ -1,0 +1,118 @@
+"""Every compose project on the engine, from its containers' labels: one `docker ps` for all.
+
+Used by `stacktasks ls` and to name the project that holds a port `up` or `doctor` needs.
+Compose's own `ls` would say less (no services, no ports) and Compose v1 has none.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..project import Project
+
+#: One published binding in `docker ps`'s Ports column: 127.0.0.1:8000->80/tcp, [::]:5432->5432/tcp.
+BINDING = re.compile(
+    r"(?P<ip>\[[^\]]*\]|[^,\s]*?):(?P<published>\d+(?:-\d+)?)->(?P<target>\d+(?:-\d+)?)/(?P<protocol>\w+)"
+)
+
+
+@dataclass(frozen=True)
+class PublishedPort:
+    service: str
+    host_ip: str
+    published: str  # a port or a range, as docker shows it
+    target: str
+    protocol: str
+
+    def holds(self, port: int) -> bool:
+        low, _, high = self.published.partition("-")
+        return int(low) <= port <= int(high or low)
+
+    def shown(self) -> str:
+        return f"{self.host_ip or '*'}:{self.published}->{self.target}/{self.protocol}"
+
+
+@dataclass
+class ComposeProject:
+    name: str
+    folder: str
+    config_files: list[str]
+    states: dict[str, list[str]] = field(default_factory=dict)  # service -> its containers' states
+    ports: list[PublishedPort] = field(default_factory=list)
+    stacktasks: bool | None = None  # None: the folder is not on this machine
+
+    def state(self) -> str:
+        """As `docker compose ls` says it: running(2), exited(1)."""
+        counts: dict[str, int] = {}
+        for state in (state for states in self.states.values() for state in states):
+            counts[state] = counts.get(state, 0) + 1
+        return ", ".join(f"{state}({number})" for state, number in sorted(counts.items()))
+
+    def record(self, this_project: str | None) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "state": self.state(),
+            "folder": self.folder,
+            "config_files": self.config_files,
+            "services": sorted(self.states),
+            "ports": [vars(port) for port in self.ports],
+            "stacktasks": self.stacktasks,
+            "this_project": self.name == this_project,
+        }
+
+
+def parse_containers(lines: Iterable[str]) -> list[ComposeProject]:
+    """Projects from COMPOSE_CONTAINER_FORMAT lines, by name."""
+    projects: dict[str, ComposeProject] = {}
+    for line in lines:
+        parts = line.rstrip("\n").split("\t")
+        if len(parts) < 6 or not parts[0]:
+            continue
+        name, service, state, folder, files, ports = parts[:6]
+        found = projects.setdefault(name, ComposeProject(name, folder, [f for f in files.split(",") if f]))
+        found.states.setdefault(service, []).append(state)
+        for match in BINDING.finditer(ports):
+            ip = match["ip"].strip("[]")
+            binding = PublishedPort(service, ip, match["published"], match["target"], match["protocol"])
+            if binding not in found.ports:  # docker lists 0.0.0.0 and :: of one binding apart
+                found.ports.append(binding)
+    return sorted(projects.values(), key=lambda item: item.name)
+
+
+def set_up_with_stacktasks(folder: Path) -> bool:
+    """Whether a project's folder uses stacktasks: a [tool.stacktasks] table or a tasks.py of ours."""
+    for name, needle in (("pyproject.toml", b"[tool.stacktasks"), ("tasks.py", b"stacktasks")):
+        try:
+            if needle in (folder / name).read_bytes():
+                return True
+        except OSError:
+            continue
+    return False
+
+
+def compose_projects(project: Project) -> list[ComposeProject]:
+    """Every compose project on the engine the project's settings point at."""
+    from .docker import compose_containers_argv
+
+    found = parse_containers(project.runner.capture(compose_containers_argv()).stdout.splitlines())
+    local = project.engine.local
+    for item in found:
+        folder = Path(item.folder) if item.folder else None
+        item.stacktasks = set_up_with_stacktasks(folder) if local and folder and folder.is_dir() else None
+    return found
+
+
+def holders(projects: Iterable[ComposeProject], port: int, but: str | None) -> list[tuple[ComposeProject, str]]:
+    """(project, service) of every other project's container publishing ``port``."""
+    return [
+        (item, binding.service)
+        for item in projects
+        if item.name != but
+        for binding in item.ports
+        if binding.holds(port)
+    ]

@@ -1,0 +1,84 @@
+"""Hooks in the task layer: the collection's tasks as calls hooks.py can make, checked before the
+task's own work so that a typo in a hook stops a restore before it starts, not after."""
+
+from __future__ import annotations
+
+import functools
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from invoke.tasks import Task
+
+    from ..hooks import TaskCall
+    from ..project import Project
+
+NO_HOOKS_HELP = "run none of this task's hooks ([tool.stacktasks.hooks])"
+#: What stays done when an after_restore hook fails.
+RESTORED = "the {what} itself is complete ({database} holds the new data; inv db.undo puts back what it replaced)"
+
+
+class PreparedHooks:
+    """One event's hooks, checked; ``run`` runs them (or shows them under --dry)."""
+
+    def __init__(self, project: Project, event: str, tasks: dict[str, TaskCall]) -> None:
+        self.project, self.event, self.tasks = project, event, tasks
+
+    def run(self, done: str = "") -> None:
+        from ..hooks import run_hooks
+
+        run_hooks(self.project, self.event, self.tasks, done=done)
+
+
+def prepared_hooks(project: Project, event: str, no_hooks: bool) -> PreparedHooks:
+    from ..hooks import hook_entries, hook_words
+
+    if no_hooks:
+        project.hooks_enabled = False
+    entries = hook_entries(project, event)
+    tasks = task_calls() if entries else {}
+    if project.hooks_enabled:
+        for number, entry in enumerate(entries, start=1):
+            hook_words(entry, f"hooks.{event}[{number}]", tasks)
+    return PreparedHooks(project, event, tasks)
+
+
+def task_calls() -> dict[str, TaskCall]:
+    """Every task of the collection this process built, by its dotted name."""
+    from .aliases import built_collection
+
+    collection = built_collection()
+    calls: dict[str, TaskCall] = {}
+    for name in collection.task_names:
+        calls[name] = functools.partial(call_task, collection[name], name)
+    return calls
+
+
+def call_task(task: Task[Any], name: str, project: Project, words: list[str]) -> None:
+    """``task`` in this process with the same project: ``words`` are its flags, then ``-- ARGS``."""
+    from invoke.exceptions import ParseError
+    from invoke.parser.context import ParserContext
+    from invoke.parser.parser import Parser
+
+    from ..errors import USAGE, StackError
+
+    body = getattr(task.body, "__wrapped__", None)
+    if body is None:  # a project's own task takes Invoke's context, which a hook does not have
+        hint = "make what it runs a [tool.stacktasks.commands] entry, and name that"
+        raise StackError(f"{name} is not a stacktasks task: a hook cannot run it", hint=hint, code=USAGE)
+    arguments = task.get_arguments()
+    if not arguments:  # a configured command takes no flags: its words are its arguments, -- or not
+        flags, rest = [], words[1:] if words[:1] == ["--"] else words
+    elif "--" in words:
+        flags, rest = words[: words.index("--")], words[words.index("--") + 1 :]
+    else:
+        flags, rest = words, []
+    try:
+        parsed = Parser(contexts=[ParserContext(name=name, args=arguments)]).parse_argv([name, *flags])
+    except ParseError as error:
+        raise StackError(f"{name}: {error}", code=USAGE) from None
+    previous = project.extra_args
+    project.extra_args = rest
+    try:
+        body(project, **parsed[0].as_kwargs)
+    finally:
+        project.extra_args = previous
