@@ -34,7 +34,8 @@ class PublishedPort:
         return int(low) <= port <= int(high or low)
 
     def shown(self) -> str:
-        return f"{self.host_ip or '*'}:{self.published}->{self.target}/{self.protocol}"
+        host = f"[{self.host_ip}]" if ":" in self.host_ip else self.host_ip or "*"
+        return f"{host}:{self.published}->{self.target}/{self.protocol}"
 
 
 @dataclass
