@@ -53,6 +53,16 @@ def task_calls() -> dict[str, TaskCall]:
     return calls
 
 
+def arguments_of(task: Task[Any]) -> list[Any]:
+    """The task's arguments as Invoke parses them; Invoke pops each help text as it builds one,
+    so the task's help is put back for whoever asks next (its --help, the next hook)."""
+    kept = dict(task.help)
+    try:
+        return list(task.get_arguments())
+    finally:
+        task.help = kept
+
+
 def call_task(task: Task[Any], name: str, project: Project, words: list[str]) -> None:
     """``task`` in this process with the same project: ``words`` are its flags, then ``-- ARGS``."""
     from invoke.exceptions import ParseError
@@ -65,7 +75,7 @@ def call_task(task: Task[Any], name: str, project: Project, words: list[str]) ->
     if body is None:  # a project's own task takes Invoke's context, which a hook does not have
         hint = "make what it runs a [tool.stacktasks.commands] entry, and name that"
         raise StackError(f"{name} is not a stacktasks task: a hook cannot run it", hint=hint, code=USAGE)
-    arguments = task.get_arguments()
+    arguments = arguments_of(task)
     if not arguments:  # a configured command takes no flags: its words are its arguments, -- or not
         flags, rest = [], words[1:] if words[:1] == ["--"] else words
     elif "--" in words:
