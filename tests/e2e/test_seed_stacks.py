@@ -8,15 +8,19 @@ database on its container address, and Redis work runs inside its service.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import REPO, engine_missing, require, run_inv, started_stack
+from tests.helpers import INV, REPO, engine_missing, require, run_inv, started_stack
+
+JUST = shutil.which("just", path=str(Path(sys.executable).parent)) or shutil.which("just")
 
 
 @dataclass(frozen=True)
@@ -141,6 +145,49 @@ def test_rate_limits_are_flushed_and_other_keys_kept(stack: tuple[Seed, Path, di
     assert result.returncode == 0, result.stderr
     assert result.stdout == "deleted 501 keys matching 'ratelimit:*'\n"
     assert compose(seed, project, "exec", "-T", seed.redis, "redis-cli", "DBSIZE") == "1"
+
+
+PROCGENIE = [seed for seed in SEEDS if seed.name == "procgenie"]
+SEED_COMMANDS = """
+[tool.stacktasks.commands.sql]
+service = "postgres"
+command = "psql -U procgenie -d procgenie_dev -At -c"
+help = "Run one SQL statement in the database."
+
+[tool.stacktasks.commands.top]
+compose = "top"
+
+[tool.stacktasks.hooks]
+after_restore = ["sql 'insert into restored_at default values'"]
+"""
+
+
+@pytest.mark.parametrize("stack", PROCGENIE, ids=ids(PROCGENIE), indirect=True)
+def test_the_seeds_own_commands_and_a_hook_work_by_configuration_alone(
+    stack: tuple[Seed, Path, dict[str, str]],
+) -> None:
+    _, project, env = stack
+    pyproject = project / "pyproject.toml"
+    before = pyproject.read_text()
+    pyproject.write_text(before + SEED_COMMANDS)
+    try:
+        made = run_inv(project, "sql", "--", "create table restored_at (at timestamptz default now())", env=env)
+        assert made.returncode == 0, made.stderr
+        assert run_inv(project, "sql", "--", "select 6 * 7", env=env).stdout == "42\n"
+        assert "postgres" in run_inv(project, "top", env=env).stdout
+        assert run_inv(project, "db.backup", "--name", "hooked", env=env).returncode == 0
+        restored = run_inv(project, "db.restore", "--yes", "--file", "backups/hooked.dump", env=env)
+        assert restored.returncode == 0, restored.stderr
+        counted = run_inv(project, "sql", "--", "select count(*) from restored_at", env=env)
+        assert counted.stdout == "1\n"  # the hook ran once, in the restored database
+        assert JUST and run_inv(project, "aliases.just", "--command", INV, env=env).returncode == 0
+        recipe = subprocess.run(
+            [JUST, "sql", "--", "select 'from just'"], cwd=project, capture_output=True, text=True,
+            env={**os.environ, **env},
+        )  # fmt: skip
+        assert recipe.returncode == 0 and recipe.stdout == "from just\n", recipe.stderr
+    finally:
+        pyproject.write_text(before)
 
 
 @pytest.mark.parametrize("stack", SEEDS, ids=ids(SEEDS), indirect=True)
