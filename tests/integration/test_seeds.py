@@ -156,6 +156,21 @@ OPERATIONS = [
         "docker compose -f docker-compose.test.yml -p questdb-django-test run --rm -T web python manage.py test",
     ),
     ("questdb-django", "python manage.py runserver (docker compose up)", "up", "docker compose up -d"),
+    # The seeds' own commands, by configuration alone ([tool.stacktasks.commands] in each pyproject.toml).
+    (
+        "reasonflow",
+        "docker compose exec backend alembic history",
+        "history",
+        "docker compose run --rm -T backend alembic history",
+    ),
+    ("procgenie", "docker compose top", "top", "docker compose -f docker-compose.yml top"),
+    (
+        "questdb-django",
+        "docker compose exec celery celery -A config.celery_app inspect active",
+        "inspect -- --timeout 5",
+        "docker compose run --rm -T celery celery -A config.celery_app inspect active --timeout 5",
+    ),
+    ("questdb-django", "open Flower on the port it publishes", "flower", "docker compose port flower 5555"),
 ]
 
 
