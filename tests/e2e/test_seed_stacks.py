@@ -154,9 +154,6 @@ service = "postgres"
 command = "psql -U procgenie -d procgenie_dev -At -c"
 help = "Run one SQL statement in the database."
 
-[tool.stacktasks.commands.top]
-compose = "top"
-
 [tool.stacktasks.hooks]
 after_restore = ["sql 'insert into restored_at default values'"]
 """
@@ -174,7 +171,7 @@ def test_the_seeds_own_commands_and_a_hook_work_by_configuration_alone(
         made = run_inv(project, "sql", "--", "create table restored_at (at timestamptz default now())", env=env)
         assert made.returncode == 0, made.stderr
         assert run_inv(project, "sql", "--", "select 6 * 7", env=env).stdout == "42\n"
-        assert "postgres" in run_inv(project, "top", env=env).stdout
+        assert "postgres" in run_inv(project, "top", env=env).stdout  # the seed's own pyproject.toml has it
         assert run_inv(project, "db.backup", "--name", "hooked", env=env).returncode == 0
         restored = run_inv(project, "db.restore", "--yes", "--file", "backups/hooked.dump", env=env)
         assert restored.returncode == 0, restored.stderr

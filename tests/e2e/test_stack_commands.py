@@ -131,6 +131,19 @@ def test_no_hooks_restores_without_running_them(demo: Path) -> None:
     assert sql(demo, "select body from notes") == "kept by the backup"
 
 
+def test_an_after_up_hook_runs_a_configured_command_once_the_stack_is_up(demo: Path) -> None:
+    hooked = {**ENV, "INVOKE_STACKTASKS_HOOKS_AFTER_UP": "greet -- after up"}
+    assert inv_ok(demo, "up", env=hooked).endswith("args: ['after', 'up']\n")
+
+
+def test_a_failing_before_reset_hook_destroys_nothing(demo: Path) -> None:
+    failing = {**ENV, "INVOKE_STACKTASKS_HOOKS_BEFORE_RESET": "python -c 'raise SystemExit(6)'"}
+    result = run_inv(demo, "reset", "--yes", "--no-backup", env=failing)
+    assert result.returncode == 6
+    assert "failed: exited with 6; nothing was destroyed" in result.stderr
+    assert sql(demo, "select body from notes") == "kept by the backup"
+
+
 def test_ps_json_lists_each_service_with_its_health_and_ports(demo: Path) -> None:
     containers = {row["service"]: row for row in json.loads(inv_ok(demo, "ps", "--json", env=ENV))["containers"]}
     assert set(containers) == {"app", "worker", "db", "redis"}
@@ -199,3 +212,12 @@ def test_ls_lists_both_stacks_with_folder_ports_and_stacktasks(demo: Path, tmp_p
         assert theirs["state"] == "running(4)"
         table = inv_ok(other, "ls", env=env)
         assert any(line.startswith("*") and OTHER in line for line in table.splitlines())
+        elsewhere = tmp_path / "no-project"
+        elsewhere.mkdir()
+        stacktasks = subprocess.run(
+            [str(Path(INV).with_name("stacktasks")), "ls", "--json"], cwd=elsewhere, capture_output=True, text=True
+        )
+        assert stacktasks.returncode == 0, stacktasks.stderr
+        listed = {item["name"]: item for item in json.loads(stacktasks.stdout)["projects"]}
+        assert {OTHER, PROJECT} <= set(listed)
+        assert not any(item["this_project"] for item in listed.values())
