@@ -85,15 +85,29 @@ def parse_containers(lines: Iterable[str]) -> list[ComposeProject]:
     return sorted(projects.values(), key=lambda item: item.name)
 
 
+#: How much of a folder's pyproject.toml or tasks.py is read: the folder comes from a label any
+#: container may set, so what is there is read as a regular file only, and only this much of it.
+READ_AT_MOST = 1 << 20
+
+
 def set_up_with_stacktasks(folder: Path) -> bool:
     """Whether a project's folder uses stacktasks: a [tool.stacktasks] table or a tasks.py of ours."""
+    import os
+    import stat
+
     for name, needle in (("pyproject.toml", b"[tool.stacktasks"), ("tasks.py", b"stacktasks")):
         try:
-            if needle in (folder / name).read_bytes():
-                return True
+            with open(folder / name, "rb", buffering=0) as file:
+                if stat.S_ISREG(os.fstat(file.fileno()).st_mode) and needle in file.read(READ_AT_MOST):
+                    return True
         except OSError:
             continue
     return False
+
+
+def printable(text: str) -> str:
+    """A label's text for a terminal: control characters (escape sequences) shown as '?'."""
+    return "".join(char if char.isprintable() else "?" for char in text)
 
 
 def compose_projects(project: Project) -> list[ComposeProject]:

@@ -258,7 +258,7 @@ def ls(project: Project, json: bool = False) -> None:
 
     The project of this folder is marked with *; "stacktasks: ?" is a folder not on this machine.
     """
-    from ..engine.projects import compose_projects
+    from ..engine.projects import compose_projects, printable
 
     found = compose_projects(project)
     this = project.compose().label() if project.has_compose_files() else None
@@ -270,10 +270,11 @@ def ls(project: Project, json: bool = False) -> None:
     if not found:
         print("no compose projects on this engine")
         return
-    rows = [("", "NAME", "STATE", "FOLDER", "STACKTASKS", "PORTS")]
+    rows: list[tuple[str, ...]] = [("", "NAME", "STATE", "FOLDER", "STACKTASKS", "PORTS")]
     for item in found:
         uses = {True: "yes", False: "no", None: "?"}[item.stacktasks]
         ports = ", ".join(f"{port.shown()} ({port.service})" for port in item.ports) or "-"
-        rows.append(("*" if item.name == this else "", item.name, item.state(), item.folder or "?", uses, ports))
+        row = (item.name, item.state(), item.folder or "?", uses, ports)
+        rows.append(("*" if item.name == this else "", *(printable(cell) for cell in row)))
     for line in table(rows, [1, None, None, None, None]):
         print(line)

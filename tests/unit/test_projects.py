@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from stacktasks.engine.ports import TakenPort, listed, taken_ports_hint
-from stacktasks.engine.projects import holders, parse_containers, set_up_with_stacktasks
+from stacktasks.engine.projects import holders, parse_containers, printable, set_up_with_stacktasks
 from stacktasks.lifecycle import containers_record
 from tests.recording import RecordingRunner
 from tests.unit.flows import project_on
@@ -82,3 +82,12 @@ def test_ps_json_reads_both_of_composes_formats(tmp_path: Path, recorder: Record
         runner = RecordingRunner(env={}, cwd=tmp_path)
         runner.answer("ps", "--format", "json", stdout=printed)
         assert containers_record(project_on(tmp_path, runner), all_containers=False) == expected
+
+
+def test_a_label_pointing_at_a_device_is_not_read_as_a_project(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").symlink_to("/dev/zero")  # a label any container may set
+    assert not set_up_with_stacktasks(tmp_path)
+
+
+def test_control_characters_in_a_label_are_not_printed_to_the_terminal() -> None:
+    assert printable("/src/\x1b]0;owned\x07shop") == "/src/?]0;owned?shop"
