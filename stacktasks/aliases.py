@@ -3,7 +3,7 @@ user's own recipes around them survive every regeneration."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -31,15 +31,18 @@ def recipes(tasks: Iterable[str]) -> list[tuple[str, str]]:
     return pairs
 
 
-def just_block(tasks: Iterable[str], command: str) -> str:
+def just_block(tasks: Iterable[str], command: str, words_only: Collection[str] = ()) -> str:
+    """``words_only``: tasks that take no flags (the stack's own commands), whose recipe passes
+    every argument after ``--``, so that ``just history -r base:head`` needs no ``--`` of its own."""
     lines = [BEGIN.format(kind="just"), "# Arguments pass through unchanged: just logs -f -- api worker", ""]
     for recipe, task in recipes(tasks):
-        lines += ["[positional-arguments]", f"{recipe} *args:", f'    {command} {task} "$@"', ""]
+        after = " --" if task in words_only else ""
+        lines += ["[positional-arguments]", f"{recipe} *args:", f'    {command} {task}{after} "$@"', ""]
     lines.append(END)
     return "\n".join(lines) + "\n"
 
 
-def make_block(tasks: Iterable[str], command: str) -> str:
+def make_block(tasks: Iterable[str], command: str, words_only: Collection[str] = ()) -> str:
     pairs = recipes(tasks)
     lines = [
         BEGIN.format(kind="make"),
@@ -49,7 +52,8 @@ def make_block(tasks: Iterable[str], command: str) -> str:
         "",
     ]
     for recipe, task in pairs:
-        lines += [f"{recipe}:", f"\t$(STACKTASKS) {task} $(ARGS)", ""]
+        after = " --" if task in words_only else ""
+        lines += [f"{recipe}:", f"\t$(STACKTASKS) {task}{after} $(ARGS)", ""]
     lines.append(END)
     return "\n".join(lines) + "\n"
 

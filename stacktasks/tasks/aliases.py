@@ -35,8 +35,11 @@ def built_collection() -> Collection:
 def _write(project: Project, kind: AliasKind, file: str, command: str) -> None:
     from ..aliases import just_block, make_block, task_names, write_block
 
-    tasks = task_names(built_collection())
-    block = just_block(tasks, command) if kind == "just" else make_block(tasks, command)
+    collection = built_collection()
+    tasks = task_names(collection)
+    # The stack's own commands take no flags: their recipes pass every word on (tasks/commands.py).
+    words_only = {name for name in tasks if getattr(collection[name].body, "stack_command", None)}
+    block = (just_block if kind == "just" else make_block)(tasks, command, words_only)
     path = Path(file)
     if not path.is_absolute():
         path = project.root / path

@@ -37,10 +37,14 @@ def command_task(command: StackCommand) -> Task[Any]:
 
     body.__name__ = body.__qualname__ = command.name.replace("-", "_")
     body.__doc__ = f"{command.help or 'Run ' + command.describe() + '.'}\n\n{_usage(command)}"
+    body.stack_command = command  # type: ignore[attr-defined] # aliases: its recipe passes words on
     made: Task[Any] = stack_task(name=command.name)(body)
     return made
 
 
 def _usage(command: StackCommand) -> str:
     where = "runs " + command.describe()
-    return f"It {where}; words after -- are passed exactly: inv {command.name} -- ARGS. Set in {command.origin}."
+    return (
+        f"It {where}; words after -- are passed exactly: inv {command.name} -- ARGS (just {command.name} ARGS)."
+        f" Set in {command.origin}."
+    )

@@ -179,7 +179,7 @@ def test_the_seeds_own_commands_and_a_hook_work_by_configuration_alone(
         assert counted.stdout == "1\n"  # the hook ran once, in the restored database
         assert JUST and run_inv(project, "aliases.just", "--command", INV, env=env).returncode == 0
         recipe = subprocess.run(
-            [JUST, "sql", "--", "select 'from just'"], cwd=project, capture_output=True, text=True,
+            [JUST, "sql", "select 'from just'"], cwd=project, capture_output=True, text=True,
             env={**os.environ, **env},
         )  # fmt: skip
         assert recipe.returncode == 0 and recipe.stdout == "from just\n", recipe.stderr

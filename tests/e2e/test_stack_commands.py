@@ -83,10 +83,10 @@ def test_the_generated_just_recipe_runs_a_configured_command(demo: Path) -> None
     assert JUST, "rust-just is a dev dependency"
     inv_ok(demo, "aliases.just", "--command", INV, env=ENV)
     result = subprocess.run(
-        [JUST, "greet", "--", "a b", "c"], cwd=demo, capture_output=True, text=True, env={**os.environ, **ENV}
+        [JUST, "greet", "a b", "--flag", "c"], cwd=demo, capture_output=True, text=True, env={**os.environ, **ENV}
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout == "args: ['a b', 'c']\n"
+    assert result.stdout == "args: ['a b', '--flag', 'c']\n"  # every word the command's: no -- needed
 
 
 def test_a_hook_after_restore_runs_the_migrations(demo: Path) -> None:

@@ -37,3 +37,10 @@ def test_regenerating_replaces_only_the_block_and_keeps_the_users_recipes(tmp_pa
     assert text.startswith("mine:\n    echo mine\n") and text.endswith("after:\n    echo after\n")
     assert "ps *args:" in text
     assert write_block(justfile, just_block(["up", "ps"], "inv"), "just").endswith("is up to date")
+
+
+def test_a_recipe_for_the_stacks_own_command_passes_every_word_after_the_double_dash() -> None:
+    block = just_block(["history", "up"], "inv", words_only={"history"})
+    assert 'history *args:\n    inv history -- "$@"' in block
+    assert 'up *args:\n    inv up "$@"' in block
+    assert "\t$(STACKTASKS) history -- $(ARGS)" in make_block(["history"], "inv", words_only={"history"})

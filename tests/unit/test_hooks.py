@@ -107,7 +107,7 @@ def test_a_hook_passes_flags_to_a_builtin_task(tmp_path: Path, recorder: Recordi
     project = hooked(tmp_path, recorder, after_onboard=["aliases.just --file hooks.just --command stack"])
     prepared_hooks(project, "after_onboard", no_hooks=False).run()
     recipes = (tmp_path / "hooks.just").read_text()
-    assert 'greet *args:\n    stack greet "$@"' in recipes
+    assert 'greet *args:\n    stack greet -- "$@"' in recipes
 
 
 def test_a_projects_own_invoke_task_cannot_be_a_hook(tmp_path: Path, recorder: RecordingRunner) -> None:
