@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from invoke.tasks import Task
 
+    from ..doctor import Check
     from ..hooks import TaskCall
     from ..project import Project
 
@@ -92,3 +93,23 @@ def call_task(task: Task[Any], name: str, project: Project, words: list[str]) ->
         body(project, **parsed[0].as_kwargs)
     finally:
         project.extra_args = previous
+
+
+def hooks_check(project: Project) -> Check | None:
+    """doctor's finding on the hooks: every entry of every event can run (None: no hooks set)."""
+    from ..doctor import Check
+    from ..errors import StackError
+    from ..hooks import EVENTS, hook_entries, hook_words
+
+    set_events = [event for event in EVENTS if hook_entries(project, event)]
+    if not set_events:
+        return None
+    tasks = task_calls()
+    try:
+        for event in set_events:
+            for number, entry in enumerate(hook_entries(project, event), start=1):
+                hook_words(entry, f"hooks.{event}[{number}]", tasks)
+    except StackError as error:
+        return Check("hooks", "hooks", False, error.message, error.hint or "")
+    shown = "; ".join(f"{event}: {', '.join(hook_entries(project, event))}" for event in set_events)
+    return Check("hooks", "hooks", True, shown)

@@ -7,7 +7,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from . import shown_path, split_names, stack_task, table
-from .hooks import NO_HOOKS_HELP, prepared_hooks
+from .hooks import NO_HOOKS_HELP, hooks_check, prepared_hooks
 
 # The core (compose, env files, settings sources) is imported inside each task: `inv --list` is
 # typed dozens of times a day and needs none of it.
@@ -196,6 +196,9 @@ def doctor(project: Project, settings: bool = True, json: bool = False) -> None:
     from ..errors import StackError
 
     checks = run_checks(project)
+    hooks = hooks_check(project)
+    if hooks is not None:
+        checks.append(hooks)
     if json:
         import json as json_module
 

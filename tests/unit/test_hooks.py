@@ -120,3 +120,20 @@ def test_a_projects_own_invoke_task_cannot_be_a_hook(tmp_path: Path, recorder: R
     project = project_on(tmp_path, recorder)
     with pytest.raises(StackError, match="deploy is not a stacktasks task: a hook cannot run it"):
         task_calls()["deploy"](project, [])
+
+
+def test_doctor_names_a_hook_that_cannot_run(tmp_path: Path, recorder: RecordingRunner) -> None:
+    from stacktasks.tasks.hooks import hooks_check
+
+    check = hooks_check(hooked(tmp_path, recorder, after_up=["greet"], before_reset=["db.snapshott"]))
+    assert check is not None and not check.ok
+    assert check.detail == "setting hooks.before_reset[1] names no task: 'db.snapshott'"
+    assert check.hint == "did you mean 'db.snapshot'?"
+
+
+def test_doctor_lists_the_hooks_that_are_set(tmp_path: Path, recorder: RecordingRunner) -> None:
+    from stacktasks.tasks.hooks import hooks_check
+
+    check = hooks_check(hooked(tmp_path, recorder, after_up=["greet", "warm"]))
+    assert check is not None and check.ok
+    assert check.detail == "after_up: greet, warm"
