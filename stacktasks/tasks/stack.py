@@ -264,7 +264,7 @@ def ls(project: Project, json: bool = False) -> None:
     from ..engine.projects import compose_projects, printable
 
     found = compose_projects(project)
-    this = project.compose().label() if project.has_compose_files() else None
+    this = this_project_name(project)
     if json:
         import json as json_module
 
@@ -281,3 +281,16 @@ def ls(project: Project, json: bool = False) -> None:
         rows.append(("*" if item.name == this else "", *(printable(cell) for cell in row)))
     for line in table(rows, [1, None, None, None, None]):
         print(line)
+
+
+def this_project_name(project: Project) -> str | None:
+    """The compose project of this folder, if it has one whose model can be read: `ls` lists the
+    engine's projects from anywhere, a broken compose file here included."""
+    from ..errors import StackError
+
+    if not project.has_compose_files():
+        return None
+    try:
+        return project.compose().label()
+    except StackError:
+        return None
