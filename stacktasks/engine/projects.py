@@ -25,13 +25,12 @@ BINDING = re.compile(
 class PublishedPort:
     service: str
     host_ip: str
-    published: str  # a port or a range, as docker shows it
-    target: str
+    published: int  # a range docker shows (8000-8001->8000-8001) is one binding per port
+    target: int
     protocol: str
 
     def holds(self, port: int) -> bool:
-        low, _, high = self.published.partition("-")
-        return int(low) <= port <= int(high or low)
+        return self.published == port
 
     def shown(self) -> str:
         host = f"[{self.host_ip}]" if ":" in self.host_ip else self.host_ip or "*"
@@ -79,15 +78,24 @@ def parse_containers(lines: Iterable[str]) -> list[ComposeProject]:
         found.states.setdefault(service, []).append(state)
         for match in BINDING.finditer(ports):
             ip = match["ip"].strip("[]")
-            binding = PublishedPort(service, ip, match["published"], match["target"], match["protocol"])
-            if binding not in found.ports:  # docker lists 0.0.0.0 and :: of one binding apart
-                found.ports.append(binding)
+            for published, target in port_pairs(match["published"], match["target"]):
+                binding = PublishedPort(service, ip, published, target, match["protocol"])
+                if binding not in found.ports:
+                    found.ports.append(binding)
     return sorted(projects.values(), key=lambda item: item.name)
 
 
 #: How much of a folder's pyproject.toml or tasks.py is read: the folder comes from a label any
 #: container may set, so what is there is read as a regular file only, and only this much of it.
 READ_AT_MOST = 1 << 20
+
+
+def port_pairs(published: str, target: str) -> list[tuple[int, int]]:
+    """(published, target) of each port of a binding: 8000-8001->9000-9001 is two."""
+    low, _, high = published.partition("-")
+    target_low, _, _ = target.partition("-")
+    first, last, to = int(low), int(high or low), int(target_low)
+    return [(port, to + port - first if "-" in target else to) for port in range(first, min(last, first + 1023) + 1)]
 
 
 def set_up_with_stacktasks(folder: Path) -> bool:

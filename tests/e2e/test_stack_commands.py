@@ -206,9 +206,9 @@ def test_ls_lists_both_stacks_with_folder_ports_and_stacktasks(demo: Path, tmp_p
         mine, theirs = projects[OTHER], projects[PROJECT]
         assert (mine["folder"], mine["this_project"], mine["stacktasks"]) == (str(other), True, True)
         assert (theirs["folder"], theirs["this_project"], theirs["stacktasks"]) == (str(demo), False, True)
-        assert {"service": "db", "host_ip": "127.0.0.1", "published": "33433", "target": "5432", "protocol": "tcp"} in (
-            mine["ports"]
-        )
+        assert mine["ports"] == [
+            {"service": "db", "host_ip": "127.0.0.1", "published": 33433, "target": 5432, "protocol": "tcp"}
+        ]  # the shape of ps --json's ports, with the service
         assert theirs["state"] == "running(4)"
         table = inv_ok(other, "ls", env=env)
         assert any(line.startswith("*") and OTHER in line for line in table.splitlines())

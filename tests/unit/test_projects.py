@@ -25,7 +25,7 @@ def test_projects_are_grouped_by_name_with_state_folder_files_and_ports() -> Non
     assert (shop.name, shop.folder, shop.state()) == ("shop", "/src/shop", "exited(1), running(1)")
     assert shop.config_files == ["/src/shop/compose.yaml", "/src/shop/compose.override.yaml"]
     assert [port.shown() for port in shop.ports] == ["0.0.0.0:5432->5432/tcp", "[::]:5432->5432/tcp"]
-    assert blog.ports[0].holds(8001) and not blog.ports[0].holds(8002)
+    assert [(port.published, port.target) for port in blog.ports] == [(8000, 8000), (8001, 8001)]
 
 
 def test_the_holder_of_a_port_is_another_projects_service() -> None:
