@@ -44,13 +44,14 @@ def prepared_hooks(project: Project, event: str, no_hooks: bool) -> PreparedHook
 
 
 def task_calls() -> dict[str, TaskCall]:
-    """Every task of the collection this process built, by its dotted name."""
+    """Every task of the collection this process built, by its dotted name and by its aliases."""
     from .aliases import built_collection
 
     collection = built_collection()
     calls: dict[str, TaskCall] = {}
-    for name in collection.task_names:
-        calls[name] = functools.partial(call_task, collection[name], name)
+    for name, aliases in collection.task_names.items():
+        for called in (name, *aliases):
+            calls[called] = functools.partial(call_task, collection[name], name)
     return calls
 
 

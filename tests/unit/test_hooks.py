@@ -137,3 +137,8 @@ def test_doctor_lists_the_hooks_that_are_set(tmp_path: Path, recorder: Recording
     check = hooks_check(hooked(tmp_path, recorder, after_up=["greet", "warm"]))
     assert check is not None and check.ok
     assert check.detail == "after_up: greet, warm"
+
+
+def test_a_hook_may_name_a_task_by_its_alias(tmp_path: Path, recorder: RecordingRunner) -> None:
+    project = hooked(tmp_path, recorder, after_up=["front.build-astro"])
+    assert prepared_hooks(project, "after_up", no_hooks=False).tasks["front.build-astro"].args[1] == "front.build"
