@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from . import shown_path, stack_task
 
 if TYPE_CHECKING:
+    from ..env.setup import FileComparison
     from ..project import Project
 
 
@@ -60,20 +61,21 @@ def check(project: Project, json: bool = False) -> None:
             for item in comparisons
         ]
         print(json_module.dumps({"ok": all(item.ok for item in comparisons), "files": files}, indent=2))
-        failed = [shown_path(item.path) for item in comparisons if not item.ok]
-        if failed:
-            raise StackError(f"env files lack keys: {', '.join(failed)}", hint="add them, or run inv env.init --force")
-        return
-    if not comparisons:
+    elif not comparisons:
         print("no env file has an example to compare with")
-        return
-    failed = []
+    else:
+        _print_comparisons(comparisons)
+    failed = [shown_path(item.path) for item in comparisons if not item.ok]
+    if failed:
+        raise StackError(f"env files lack keys: {', '.join(failed)}", hint="add them, or run inv env.init --force")
+
+
+def _print_comparisons(comparisons: list[FileComparison]) -> None:
     for item in comparisons:
         name = shown_path(item.path)
         if not item.exists:
             fix = f" (inv env.init creates it from {shown_path(item.example)})" if item.example else ""
             print(f"FAIL {name}: missing{fix}")
-            failed.append(name)
             continue
         status = "FAIL" if item.missing else "ok  "
         print(f"{status} {name} against {shown_path(item.example) if item.example else '?'}")
@@ -83,10 +85,6 @@ def check(project: Project, json: bool = False) -> None:
             print(f"     extra:   {key} (not in the example)")
         for key in item.empty:
             print(f"     empty:   {key} (the example has a value)")
-        if item.missing:
-            failed.append(name)
-    if failed:
-        raise StackError(f"env files lack keys: {', '.join(failed)}", hint="add them, or run inv env.init --force")
 
 
 @stack_task()
