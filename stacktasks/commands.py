@@ -54,20 +54,15 @@ def read_commands(
     """Every configured command: pyproject.toml's, then ``collection(commands=...)``'s (which win
     by name). ``reserved`` are the names the collection already has. A SettingError names the
     key and the file of the first entry that cannot be a task."""
+    from .settings import read_pyproject
+
     tables: dict[str, tuple[Any, str]] = {}
     path = root / "pyproject.toml"
-    try:
-        mentioned = b"commands" in path.read_bytes()
-    except OSError:
-        mentioned = False
-    if mentioned:  # the TOML parser only for a file that may have the table
-        from .settings import read_pyproject
-
-        found = read_pyproject(root)
-        if found is not None:
-            table, _ = found
-            for name, entry in _table(table.get(COMMANDS_TABLE), f"{path} [tool.stacktasks.{COMMANDS_TABLE}]"):
-                tables[name] = (entry, f"{path} [tool.stacktasks.{COMMANDS_TABLE}.{name}]")
+    found = read_pyproject(root)  # the task layer reads none where the file cannot hold the table
+    if found is not None:
+        table, _ = found
+        for name, entry in _table(table.get(COMMANDS_TABLE), f"{path} [tool.stacktasks.{COMMANDS_TABLE}]"):
+            tables[name] = (entry, f"{path} [tool.stacktasks.{COMMANDS_TABLE}.{name}]")
     for name, entry in _table((overrides or {}).get(COMMANDS_TABLE), "tasks.py collection(commands=...)"):
         tables[name] = (entry, f"tasks.py collection(commands={{{name!r}: ...}})")
     taken = {_typed(name) for name in reserved}
@@ -159,15 +154,13 @@ def _text(entry: Mapping[str, Any], key: str, origin: str) -> str | None:
 
 def run_command(project: Project, command: StackCommand) -> None:
     """Run a configured command with the words after ``--``; its exit code is ours."""
-    code = run_command_words(project, command, project.extra_args)
+    words = project.extra_args
+    if command.compose:
+        code = project.compose().run(*command.compose, *words, check=False)
+    else:
+        code = run_in_app_or_service(project, [*command.command, *words], command.service, tty=command.tty)
     if code:
         raise StackError(f"{command.name} ({command.describe()}) exited with {code}", code=code)
-
-
-def run_command_words(project: Project, command: StackCommand, words: list[str]) -> int:
-    if command.compose:
-        return project.compose().run(*command.compose, *words, check=False)
-    return run_in_app_or_service(project, [*command.command, *words], command.service, tty=command.tty)
 
 
 def run_in_app_or_service(project: Project, words: list[str], service: str | None, *, tty: bool = False) -> int:
