@@ -33,6 +33,14 @@ def hook_entries(project: Project, event: str) -> list[str]:
     return entries
 
 
+def checked_hooks(project: Project, event: str, tasks: Mapping[str, TaskCall]) -> list[tuple[str, list[str]]]:
+    """(label, words) of each of the event's entries, or the StackError of the first that cannot run."""
+    return [
+        (f"hook {event}[{number}] {entry!r}", hook_words(entry, f"hooks.{event}[{number}]", tasks))
+        for number, entry in enumerate(hook_entries(project, event), start=1)
+    ]
+
+
 def run_hooks(project: Project, event: str, tasks: Mapping[str, TaskCall], *, done: str = "") -> None:
     """Run the event's hooks in order; ``done`` says what stays changed if one fails."""
     entries = hook_entries(project, event)
@@ -43,9 +51,7 @@ def run_hooks(project: Project, event: str, tasks: Mapping[str, TaskCall], *, do
         return
     project.hooks_enabled = False  # a hook's own task runs no hooks: no loops
     try:
-        for number, entry in enumerate(entries, start=1):
-            label = f"hook {event}[{number}] {entry!r}"
-            words = hook_words(entry, f"hooks.{event}[{number}]", tasks)
+        for label, words in checked_hooks(project, event, tasks):
             project.runner.note(label)
             try:
                 run_entry(project, words, tasks)

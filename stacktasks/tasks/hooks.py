@@ -31,15 +31,13 @@ class PreparedHooks:
 
 
 def prepared_hooks(project: Project, event: str, no_hooks: bool) -> PreparedHooks:
-    from ..hooks import hook_entries, hook_words
+    from ..hooks import checked_hooks, hook_entries
 
     if no_hooks:
         project.hooks_enabled = False
-    entries = hook_entries(project, event)
-    tasks = task_calls() if entries else {}
+    tasks = task_calls() if hook_entries(project, event) else {}
     if project.hooks_enabled:
-        for number, entry in enumerate(entries, start=1):
-            hook_words(entry, f"hooks.{event}[{number}]", tasks)
+        checked_hooks(project, event, tasks)
     return PreparedHooks(project, event, tasks)
 
 
@@ -100,7 +98,7 @@ def hooks_check(project: Project) -> Check | None:
     """doctor's finding on the hooks: every entry of every event can run (None: no hooks set)."""
     from ..doctor import Check
     from ..errors import StackError
-    from ..hooks import EVENTS, hook_entries, hook_words
+    from ..hooks import EVENTS, checked_hooks, hook_entries
 
     set_events = [event for event in EVENTS if hook_entries(project, event)]
     if not set_events:
@@ -108,8 +106,7 @@ def hooks_check(project: Project) -> Check | None:
     tasks = task_calls()
     try:
         for event in set_events:
-            for number, entry in enumerate(hook_entries(project, event), start=1):
-                hook_words(entry, f"hooks.{event}[{number}]", tasks)
+            checked_hooks(project, event, tasks)
     except StackError as error:
         return Check("hooks", "hooks", False, error.message, error.hint or "")
     shown = "; ".join(f"{event}: {', '.join(hook_entries(project, event))}" for event in set_events)
